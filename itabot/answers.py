@@ -1,0 +1,38 @@
+"""The answer model: what the bot means to say, before it becomes LINE messages.
+
+The conversation engine and the admin commands produce an `Answer`; `messages` turns it into
+LINE message objects (Flex with a text alt, quick replies); the console `chat` command prints
+`Answer.text`, which is exactly the text alternative the bot sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from itabot.calendar import Phase
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who is asking, where, and when: the bound chat's province and agency, a fixed clock."""
+
+    now: datetime
+    province: str | None = None
+    agency: str | None = None
+    user_id: str | None = None
+    chat_id: str | None = None
+    chat_type: str | None = None  # user | group | room
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    intent: str
+    text: str
+    phases: tuple[Phase, ...] = ()
+    units: tuple[str, ...] = ()
+    quick_replies: tuple[str, ...] = ()
+    heading: str | None = None
+    now: datetime | None = None
+    extra: dict[str, object] = field(default_factory=dict)

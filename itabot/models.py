@@ -1,0 +1,166 @@
+"""The database tables: what the bot must remember across restarts, crashes and redeploys.
+
+Timestamps are stored in UTC. Unique keys carry the correctness rules: one agency name per
+province, one row per webhook event (dedupe across workers), one ledger row per reminder
+(chat, calendar, phase, offset, fiscal year) so a reminder goes out once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agency(Base):
+    """A public agency of a province (ส่วนราชการ or อปท.) that chats can be bound to."""
+
+    __tablename__ = "agency"
+    __table_args__ = (UniqueConstraint("province", "name_key", name="uq_agency_province_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    province: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # Normalised name (อบต. ≡ องค์การบริหารส่วนตำบล, no spaces, Arabic digits): the duplicate check.
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    chats: Mapped[list[Chat]] = relationship(back_populates="agency")
+
+
+class Chat(Base):
+    """A LINE user (1:1), group or room the bot talks in, with its reminder settings."""
+
+    __tablename__ = "chat"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # U…, C… or R…
+    type: Mapped[str] = mapped_column(String(8))  # user | group | room
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency.id", ondelete="SET NULL"), index=True
+    )
+    bound_by: Mapped[str | None] = mapped_column(String(64))
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remind_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # NULL means "the deployment's default" (ITABOT_REMIND_DAYS / ITABOT_REMIND_TIME).
+    remind_days: Mapped[str | None] = mapped_column(String(64))
+    remind_time: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    agency: Mapped[Agency | None] = relationship(back_populates="chats")
+
+
+class Admin(Base):
+    """A LINE user allowed to run admin commands. ITABOT_ADMIN_IDS are admins without a row."""
+
+    __tablename__ = "admin"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    granted_by: Mapped[str | None] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditLog(Base):
+    """Every admin action and every refused attempt: who, what, when, where."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | refused | invalid | error
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookEvent(Base):
+    """One row per LINE webhookEventId: the dedupe key across gunicorn workers and redeliveries."""
+
+    __tablename__ = "webhook_event"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # webhookEventId
+    event_type: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="received")  # received|done|failed
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Push(Base):
+    """An outgoing push (the outbox): its retry key and payload are stored before it is sent.
+
+    A retry after a 5xx, a timeout or a crash re-sends the same payload with the same
+    `X-Line-Retry-Key`, so LINE answers 409 instead of delivering twice.
+    """
+
+    __tablename__ = "push"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), index=True)
+    retry_key: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="reminder")  # reminder | quota
+    payload: Mapped[str] = mapped_column(Text)  # JSON list of LINE message objects
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # pending → sent | failed (4xx other than 409/429: not retried)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Reminder(Base):
+    """The reminder ledger: one row per (chat, phase, offset, fiscal year), ever."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint(
+            "chat_id", "calendar", "phase_id", "offset_days", "fiscal_year", name="uq_reminder_once"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), index=True)
+    calendar: Mapped[str] = mapped_column(String(100))
+    phase_id: Mapped[str] = mapped_column(String(100))
+    offset_days: Mapped[int] = mapped_column(Integer)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    push_id: Mapped[int | None] = mapped_column(ForeignKey("push.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuotaNotice(Base):
+    """Admins are told once per month that the LINE quota would run out."""
+
+    __tablename__ = "quota_notice"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, Bangkok
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    detail: Mapped[str | None] = mapped_column(Text)

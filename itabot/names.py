@@ -1,0 +1,105 @@
+"""Province and agency names as staff type them, reduced to one key each.
+
+Staff write `จ.สุรินทร์`, `จังหวัดสุรินทร์`, `สุรินทร์`, or the abbreviation `สร`; and
+`อบต.คลองพา` for `องค์การบริหารส่วนตำบลคลองพา`. The same agency must not be added twice
+under two spellings, so every comparison goes through these keys. The province list is
+PyThaiNLP's (77 provinces with their official abbreviations).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from functools import cache
+
+from pythainlp.corpus import provinces as _pythainlp_provinces
+from pythainlp.util import thai_digit_to_arabic_digit
+
+# Longest first so "เทศบาลตำบล" wins over "เทศบาล".
+AGENCY_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("องค์การบริหารส่วนตำบล", "อบต"),
+    ("องค์การบริหารส่วนจังหวัด", "อบจ"),
+    ("เทศบาลตำบล", "ทต"),
+    ("เทศบาลเมือง", "ทม"),
+    ("เทศบาลนคร", "ทน"),
+    ("สำนักงานจังหวัด", "สนจ"),
+)
+_PROVINCE_PREFIX_RE = re.compile(r"^(?:จังหวัด|จ\s*\.)\s*")
+_SPACE_DOTS_RE = re.compile(r"[\s.\u200b]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """NFC, control and bidi characters removed, whitespace folded: safe to store and show."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL_RE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def has_control_chars(text: str) -> bool:
+    return bool(_CONTROL_RE.search(text))
+
+
+@cache
+def province_table() -> dict[str, str]:
+    """key → official Thai name, for names and abbreviations (กทม, สร, …)."""
+    table: dict[str, str] = {}
+    for p in _pythainlp_provinces(details=True):
+        name = p["name_th"]
+        table[_bare(name)] = name
+        table[_bare(p["abbr_th"])] = name
+        table[p["name_en"].lower().replace(" ", "")] = name
+    table[_bare("กรุงเทพ")] = "กรุงเทพมหานคร"
+    table[_bare("กรุงเทพฯ")] = "กรุงเทพมหานคร"
+    return table
+
+
+def province_names() -> list[str]:
+    return sorted(set(province_table().values()))
+
+
+def _bare(text: str) -> str:
+    return _SPACE_DOTS_RE.sub("", clean_text(text)).replace("ฯ", "").lower()
+
+
+def province_key(text: str) -> str:
+    return _bare(_PROVINCE_PREFIX_RE.sub("", clean_text(text)))
+
+
+def resolve_province(text: str) -> str | None:
+    """The official name of a province as typed (prefix, abbreviation, spaces), else None."""
+    return province_table().get(province_key(text))
+
+
+def suggest_province(text: str, n: int = 3) -> list[str]:
+    """Closest real provinces to a misspelt one (`สุรินทท์` → สุรินทร์)."""
+    key = province_key(text)
+    names = province_names()
+    return difflib.get_close_matches(key, names, n=n, cutoff=0.5)
+
+
+def agency_key(name: str) -> str:
+    """`อบต. คลองพา` ≡ `องค์การบริหารส่วนตำบลคลองพา` ≡ `อบต.คลองพา` → one key."""
+    text = thai_digit_to_arabic_digit(clean_text(name))
+    bare = _bare(text)
+    for full, short in AGENCY_PREFIXES:
+        if bare.startswith(full):
+            return short + bare[len(full) :]
+    return bare
+
+
+def agency_kind(name: str) -> str | None:
+    """The kind of agency its name announces (อบต., ทต., …), for display and grouping."""
+    key = agency_key(name)
+    for _full, short in AGENCY_PREFIXES:
+        if key.startswith(short):
+            return short
+    return None
+
+
+def suggest_names(text: str, candidates: list[str], n: int = 3) -> list[str]:
+    """Closest agency names by their keys, for 'did you mean' answers."""
+    keyed = {agency_key(c): c for c in candidates}
+    hits = difflib.get_close_matches(agency_key(text), list(keyed), n=n, cutoff=0.5)
+    return [keyed[h] for h in hits]
