@@ -231,13 +231,22 @@ def _fuzzy_windows(text: str) -> list[str]:
 
 
 def _fuzzy_has(windows: Sequence[str], words: Iterable[str], cutoff: float = 0.8) -> bool:
+    """Any token run within `cutoff` similarity of a keyword (difflib's cheap bounds first,
+    as in `difflib.get_close_matches`, so most pairs never pay for the full ratio)."""
+    matcher = difflib.SequenceMatcher()
     for word in words:
         if len(word) < _FUZZY_MIN_LEN:
             continue
+        matcher.set_seq2(word)
         for piece in windows:
             if abs(len(piece) - len(word)) > 2:
                 continue
-            if difflib.SequenceMatcher(None, piece, word).ratio() >= cutoff:
+            matcher.set_seq1(piece)
+            if (
+                matcher.real_quick_ratio() >= cutoff
+                and matcher.quick_ratio() >= cutoff
+                and matcher.ratio() >= cutoff
+            ):
                 return True
     return False
 

@@ -1,0 +1,83 @@
+"""Conversation engine: answers per second and p50/p99 latency over a mix of staff questions,
+and the time to load every calendar in schedules/. Goal: p99 ≤ 5 ms, load ≤ 200 ms."""
+
+from __future__ import annotations
+
+import time
+
+from _common import ROOT, save, summary_ms, table
+
+from itabot.answers import Context
+from itabot.calendar import Calendars
+from itabot.conversation import answer, warm_up
+from itabot.thaidate import BANGKOK
+
+QUESTIONS = [
+    "OIT ปิดวันไหน", "oit ปิดวันไหนคะ", "ลงทะเบียน ITAS ปิดวันไหน", "ชี้แจง OIT ถึงวันไหน",
+    "ประกาศผลเมื่อไหร่", "กำหนดการถัดไป", "พรุ่งนี้มีอะไรปิดบ้าง", "วันนี้มีอะไรปิด",
+    "สัปดาห์นี้มีอะไรต้องส่ง", "เดือนนี้มีอะไรปิดบ้าง", "ตอนนี้อยู่ช่วงไหน",
+    "ตัวชี้วัดที่ 9 ใครรับผิดชอบ", "ตัวชี้วัดที่ ๒ ใครรับผิดชอบ", "ใครรับผิดชอบ OIT",
+    "IIT หมดเขตเมื่อไร", "EIT ปิดกี่โมง", "ลงทะเบียญปิดวันไหร", "ส่งลิงก์ OIT ให้จังหวัดวันไหน",
+    "ตรวจ OIT รอบ 2 เสร็จเมื่อไหร่", "สวัสดีครับ", "ช่วยเหลือ", "ทดสอบ 123",
+]
+CONTEXTS = [
+    {"province": "สุรินทร์"},
+    {"province": "สระบุรี"},
+    {"agency": "เทศบาลตำบลคึกคัก"},
+    {},
+]
+TIMES = [(2026, 3, 10, 9), (2026, 6, 20, 9), (2026, 8, 3, 8), (2027, 1, 15, 9)]
+
+
+def bench_load(repeat: int = 20) -> dict:
+    directory = ROOT / "schedules"
+    started = time.perf_counter()
+    Calendars.load(directory)
+    first = time.perf_counter() - started
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        Calendars.load(directory)
+        samples.append(time.perf_counter() - started)
+    return {"first_load_ms": round(first * 1000, 1), **summary_ms(samples)}
+
+
+def bench_answers(rounds: int = 30) -> dict:
+    from datetime import datetime
+
+    calendars = Calendars.load(ROOT / "schedules")
+    warm_up()
+    cases = [
+        (q, Context(now=datetime(*t, tzinfo=BANGKOK), **ctx))
+        for q in QUESTIONS for ctx in CONTEXTS for t in TIMES
+    ]
+    samples = []
+    started_all = time.perf_counter()
+    for _ in range(rounds):
+        for question, ctx in cases:
+            started = time.perf_counter()
+            answer(question, ctx, calendars)
+            samples.append(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started_all
+    return {"questions": len(QUESTIONS), "answers_per_s": round(len(samples) / elapsed),
+            **summary_ms(samples)}
+
+
+def main() -> None:
+    load = bench_load()
+    answers = bench_answers()
+    print("Conversation engine (in-process, one core)")
+    print(table([
+        ("load all calendars (first)", f"{load['first_load_ms']} ms", "≤ 200 ms"),
+        ("load all calendars p50", f"{load['p50_ms']} ms", ""),
+        ("answer p50", f"{answers['p50_ms']} ms", ""),
+        ("answer p99", f"{answers['p99_ms']} ms", "≤ 5 ms"),
+        ("answers per second", answers["answers_per_s"], ""),
+        ("question mix", f"{answers['questions']} questions × 4 contexts × 4 times", ""),
+    ], ("measure", "value", "goal")))
+    path = save("conversation", {"load": load, "answers": answers})
+    print(f"saved {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
