@@ -136,3 +136,8 @@ def test_normalise_folds_digits_spaces_and_case():
 
 def test_parse_question_reads_indicator_by_name():
     assert parse_question("ใครรับผิดชอบการใช้งบประมาณ").indicator == 2
+
+
+def test_by_when_is_not_mistaken_for_iit(calendars):
+    reply = ask(calendars, "OIT ต้องส่งภายในวันไหน")
+    assert reply.phases[0].tool == "OIT"
