@@ -10,7 +10,7 @@ from _common import ROOT, save, summary_ms, table
 from itabot.answers import Context
 from itabot.calendar import Calendars
 from itabot.conversation import answer, warm_up
-from itabot.thaidate import BANGKOK
+from itabot.thaidate import BANGKOK, parse_period
 
 QUESTIONS = [
     "OIT ปิดวันไหน", "oit ปิดวันไหนคะ", "ลงทะเบียน ITAS ปิดวันไหน", "ชี้แจง OIT ถึงวันไหน",
@@ -42,6 +42,24 @@ def bench_load(repeat: int = 20) -> dict:
     return {"first_load_ms": round(first * 1000, 1), **summary_ms(samples)}
 
 
+PERIODS = [
+    "วันที่ ๒ - ๓๑ มีนาคม ๒๕๖๙", "วันที่ ๒ มีนาคม ๒๕๖๙ ถึงวันที่ ๓๐ กันยายน ๒๕๖๙",
+    "ภายในวันที่ ๗ สิงหาคม ๒๕๖๙ เวลา ๑๗.๐๐ น.", "ต.ค.๖๗ – เม.ย.๖๘", "ตลอดปี ๖๘",
+    "ในวันอังคารที่ ๓๐ มิถุนายน ๒๕๖๙ เวลา ๑๗.๐๐ น.", "ธันวาคม ๒๕๖๗-กุมภาพันธ์ ๒๕๖๘",
+    "วันที่ ๑ พฤศจิกายน ๒๕๖๘ เป็นต้นไป", "1-31 ธ.ค. 68", "ปีงบประมาณ พ.ศ. ๒๕๖๙",
+]
+
+
+def bench_parse(rounds: int = 200) -> dict:
+    samples = []
+    for _ in range(rounds):
+        for text in PERIODS:
+            started = time.perf_counter()
+            parse_period(text)
+            samples.append(time.perf_counter() - started)
+    return summary_ms(samples)
+
+
 def bench_answers(rounds: int = 30) -> dict:
     from datetime import datetime
 
@@ -66,6 +84,7 @@ def bench_answers(rounds: int = 30) -> dict:
 def main() -> None:
     load = bench_load()
     answers = bench_answers()
+    parse = bench_parse()
     print("Conversation engine (in-process, one core)")
     print(table([
         ("load all calendars (first)", f"{load['first_load_ms']} ms", "≤ 200 ms"),
@@ -73,9 +92,10 @@ def main() -> None:
         ("answer p50", f"{answers['p50_ms']} ms", ""),
         ("answer p99", f"{answers['p99_ms']} ms", "≤ 5 ms"),
         ("answers per second", answers["answers_per_s"], ""),
+        ("parse_period p50 / p99", f"{parse['p50_ms']} / {parse['p99_ms']} ms", ""),
         ("question mix", f"{answers['questions']} questions × 4 contexts × 4 times", ""),
     ], ("measure", "value", "goal")))
-    path = save("conversation", {"load": load, "answers": answers})
+    path = save("conversation", {"load": load, "answers": answers, "parse_period": parse})
     print(f"saved {path.relative_to(ROOT)}")
 
 
