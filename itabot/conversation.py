@@ -24,7 +24,13 @@ from pythainlp.util import thai_digit_to_arabic_digit
 from itabot.answers import Answer, Context
 from itabot.calendar import Calendars, Phase, days_until
 from itabot.names import agency_key, resolve_province
-from itabot.thaidate import BANGKOK, format_closing, format_date_long, thai_month_name
+from itabot.thaidate import (
+    BANGKOK,
+    fiscal_year_of,
+    format_closing,
+    format_date_long,
+    thai_month_name,
+)
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
     "OIT ปิดวันไหน",
@@ -74,7 +80,7 @@ MAX_PHASES = 5
 # Keys are spaceless, lower-case, Arabic-digit forms; order matters where one contains another
 # (sub-steps of OIT are looked for before OIT itself).
 TOPIC_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("OIT-appeal", ("ชี้แจง", "อุทธรณ์", "โต้แย้ง", "appeal", "ทักท้วง")),
+    ("OIT-appeal", ("ชี้แจง", "ชี้แจ้ง", "อุทธรณ์", "โต้แย้ง", "appeal", "ทักท้วง")),
     ("OIT-links", ("ส่งlink", "ส่งลิงก์", "ส่งลิ้งค์", "ส่งลิงค์", "ลิงก์", "ลิ้งค์", "ลิงค์", "link")),
     (
         "OIT-check",
@@ -99,9 +105,9 @@ TOPIC_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("processing", ("ประมวลผล",)),
     ("registration", ("ลงทะเบียน", "ลงทะเบียน", "สมัคร", "register", "registration", "regis")),
     # Not bare "ภายใน": "ส่งภายในวันไหน" means "by when", not IIT.
-    ("IIT", ("iit", "ส่วนเสียภายใน", "บุคลากรภายใน", "แบบวัดภายใน")),
-    ("EIT", ("eit", "ส่วนเสียภายนอก", "ผู้รับบริการ", "แบบวัดภายนอก")),
-    ("OIT", ("oit", "เปิดเผยข้อมูลสาธารณะ", "แบบวัดการเปิดเผย")),
+    ("IIT", ("iit", "ไอไอที", "ส่วนเสียภายใน", "บุคลากรภายใน", "แบบวัดภายใน")),
+    ("EIT", ("eit", "อีไอที", "ส่วนเสียภายนอก", "ผู้รับบริการ", "แบบวัดภายนอก")),
+    ("OIT", ("oit", "0it", "โอไอที", "เปิดเผยข้อมูลสาธารณะ", "แบบวัดการเปิดเผย")),
 )
 TOOL_OF_TOPIC: dict[str, str] = {"OIT-links": "OIT"}
 
@@ -113,7 +119,8 @@ WHEN_WORDS = (
     "ถึงเมื่อ",
     "ถึงกี่",
     "วันไหน",
-    "วันที่เท่าไร", "เท่าไหร่",
+    "วันที่เท่าไร",
+    "เท่าไหร่",
     "เมื่อไหร่",
     "เมื่อไร",
     "เมื่อใด",
@@ -164,6 +171,8 @@ HELP_WORDS = (
     "help",
     "ช่วยเหลือ",
     "วิธีใช้",
+    "ใช้งานยังไง",
+    "ใช้งานอย่างไร",
     "ใช้ยังไง",
     "ใช้อย่างไร",
     "ทำอะไรได้",
@@ -184,6 +193,49 @@ WINDOW_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("next_month", ("เดือนหน้า", "nextmonth")),
     ("this_month", ("เดือนนี้", "thismonth")),
 )
+# The tools' own indicators: a preparation row tagged with indicators 1–8 but no tool (Surin's
+# stakeholder lists) is about IIT and EIT.
+TOOL_INDICATORS: dict[str, frozenset[int]] = {
+    "IIT": frozenset(range(1, 6)),
+    "EIT": frozenset(range(6, 9)),
+    "OIT": frozenset({9, 10}),
+}
+ROUND_RE = re.compile(r"รอบ(?:ที่)?(1|2|แรก|สอง)")
+DAYS_AHEAD_RE = re.compile(r"(?:อีก|ภายใน)(\d{1,3})วัน|(\d{1,3})วัน(?:ข้างหน้า|ต่อจากนี้|ถัดไป)")
+# Phases a user is told about as windows ("when does it happen"), not only as deadlines.
+WINDOW_TOOLS = frozenset({"results", "processing", "screening", "OIT-check"})
+# Words too common in phase titles to find a phase by (for the title search fallback).
+TITLE_STOP_WORDS = frozenset(
+    {
+        "ita",
+        "itas",
+        "การประเมิน",
+        "ประเมิน",
+        "หน่วยงาน",
+        "จังหวัด",
+        "รับผิดชอบ",
+        "ใคร",
+        "เมื่อไหร่",
+        "เมื่อไร",
+        "วันไหน",
+        "ปิด",
+        "ครับ",
+        "ค่ะ",
+        "คะ",
+        "อะไร",
+        "บ้าง",
+        "ต้อง",
+        "ทำ",
+        "ของ",
+        "และ",
+        "ผู้รับผิดชอบ",
+        "ข้อมูล",
+        "แบบวัด",
+        "ช่วง",
+        "ตอนนี้",
+        "ถึง",
+    }
+)
 INDICATOR_RE = re.compile(r"(?:ตัวชี้วัด(?:ที่)?|indicator|ข้อ)\s*(\d{1,2})")
 _SPACE_RE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 _FUZZY_MIN_LEN = 4
@@ -193,7 +245,7 @@ _FUZZY_MIN_LEN = 4
 class Parsed:
     """What the question asks, before it is answered."""
 
-    topic: str | None
+    topics: tuple[str, ...]
     indicator: int | None
     window: str | None
     asks_when: bool
@@ -201,6 +253,13 @@ class Parsed:
     asks_now: bool
     asks_who: bool
     asks_help: bool
+    round_no: int | None = None
+    days_ahead: int | None = None
+    text: str = ""
+
+    @property
+    def topic(self) -> str | None:
+        return self.topics[0] if self.topics else None
 
 
 # --- normalising and matching --------------------------------------------------------------
@@ -252,19 +311,53 @@ def _fuzzy_has(windows: Sequence[str], words: Iterable[str], cutoff: float = 0.8
     return False
 
 
+def _topics_in(norm: str, windows: Sequence[str] | None = None) -> tuple[str, ...]:
+    """Every topic the text names ("IIT กับ EIT" → both); a step of OIT hides plain OIT."""
+    found = [
+        topic
+        for topic, words in TOPIC_WORDS
+        if (_has_any(norm, words) if windows is None else _fuzzy_has(windows, words))
+    ]
+    if any(t.startswith("OIT-") for t in found) and "OIT" in found:
+        found.remove("OIT")
+    return tuple(found)
+
+
+def _round_in(norm: str) -> int | None:
+    match = ROUND_RE.search(norm)
+    if not match:
+        return None
+    return 1 if match.group(1) in {"1", "แรก"} else 2
+
+
+def _days_ahead_in(norm: str) -> int | None:
+    match = DAYS_AHEAD_RE.search(norm)
+    if not match:
+        return None
+    days = int(match.group(1) or match.group(2))
+    return days if 0 < days <= 366 else None
+
+
+def _indicator_in(norm: str, topics: tuple[str, ...]) -> int | None:
+    match = INDICATOR_RE.search(norm)
+    if match and 1 <= int(match.group(1)) <= 10:
+        return int(match.group(1))
+    by_name = next(
+        (n for n, name in INDICATOR_NAMES.items() if name.replace(" ", "") in norm and n != 9),
+        None,
+    )
+    if by_name is None and "เปิดเผยข้อมูล" in norm and "OIT" not in topics:
+        return 9
+    return by_name
+
+
 def parse_question(text: str) -> Parsed:
     norm = normalise(text)
-    topic = next((t for t, words in TOPIC_WORDS if _has_any(norm, words)), None)
+    topics = _topics_in(norm)
     window = next((w for w, words in WINDOW_WORDS if _has_any(norm, words)), None)
-    match = INDICATOR_RE.search(norm)
-    indicator = int(match.group(1)) if match and 1 <= int(match.group(1)) <= 10 else None
-    if indicator is None:
-        indicator = next(
-            (n for n, name in INDICATOR_NAMES.items() if name.replace(" ", "") in norm and n != 9),
-            None,
-        )
-        if indicator is None and "เปิดเผยข้อมูล" in norm and topic != "OIT":
-            indicator = 9
+    days_ahead = _days_ahead_in(norm)
+    if days_ahead is not None:
+        window = "days_ahead"
     flags = {
         "asks_when": _has_any(norm, WHEN_WORDS),
         "asks_next": _has_any(norm, NEXT_WORDS),
@@ -272,16 +365,24 @@ def parse_question(text: str) -> Parsed:
         "asks_who": _has_any(norm, WHO_WORDS),
         "asks_help": _has_any(norm, HELP_WORDS) or norm in {"?", "/help", "ช่วย"},
     }
-    if topic is None or not any(flags.values()):
+    if not topics or not any(flags.values()):
         # Only now pay for tokenising: typos ("ลงทะเบียญ", "ปิดวันไหร") and odd splits.
         windows = _fuzzy_windows(norm)
-        if topic is None:
-            topic = next((t for t, words in TOPIC_WORDS if _fuzzy_has(windows, words)), None)
+        if not topics:
+            topics = _topics_in(norm, windows)
         if not flags["asks_when"]:
             flags["asks_when"] = _fuzzy_has(windows, WHEN_WORDS) or "ปิด" in norm
         if not flags["asks_who"]:
             flags["asks_who"] = _fuzzy_has(windows, WHO_WORDS, cutoff=0.85)
-    return Parsed(topic=topic, indicator=indicator, window=window, **flags)
+    return Parsed(
+        topics=topics,
+        indicator=_indicator_in(norm, topics),
+        window=window,
+        round_no=_round_in(norm),
+        days_ahead=days_ahead,
+        text=norm,
+        **flags,
+    )
 
 
 # --- choosing phases -----------------------------------------------------------------------
@@ -308,41 +409,79 @@ def _scope_rank(phase: Phase) -> int:
     return {"national": 0, "province": 1, "agency": 2}.get(phase.scope, 3)
 
 
-def _matches_topic(phase: Phase, topic: str) -> bool:
+def _matches_topic(phase: Phase, topic: str, round_no: int | None) -> bool:
     if topic == "OIT-links":
         return phase.tool == "OIT" and "link" in phase.id
-    return phase.tool == TOOL_OF_TOPIC.get(topic, topic)
+    tool = TOOL_OF_TOPIC.get(topic, topic)
+    if phase.tool == tool:
+        return not (round_no and topic == "OIT-check") or phase.id.endswith(f"-{round_no}")
+    wanted = TOOL_INDICATORS.get(tool)
+    return phase.tool is None and wanted is not None and wanted <= set(phase.indicators)
 
 
-def _dedupe_same_day(phases: list[Phase]) -> list[Phase]:
-    """Drop an untimed phase when a timed one of the same calendar and tool closes that day.
+def _is_anchor(phase: Phase) -> bool:
+    """An ITAS closing: national, with the time the source states."""
+    return phase.scope == "national" and phase.time_stated
 
-    NACC's row "prepare OIT data" ends on 30 June like "answer OIT", whose text gives the ITAS
-    closing time; showing both says the same thing twice.
+
+def _drop_echoes(phases: list[Phase]) -> list[Phase]:
+    """Leave out what another phase already says.
+
+    - an untimed phase of a calendar when a timed one of the same tool closes that day
+      (NACC's "prepare OIT data" ends on 30 June like "answer OIT", whose text gives 17.00);
+    - a province or agency row repeating an ITAS closing of the same tool to the minute.
     """
-    timed = {
-        (p.calendar, p.tool, p.closing.date())
-        for p in phases
-        if p.time_stated and p.closing is not None
-    }
+    timed = {(p.calendar, p.tool, p.closing.date()) for p in phases if p.time_stated and p.closing}
+    itas = {(p.tool, p.closes_at) for p in phases if _is_anchor(p)}
     return [
         p
         for p in phases
-        if p.time_stated or p.closing is None or (p.calendar, p.tool, p.closing.date()) not in timed
+        if p.closing is None
+        or (
+            (p.time_stated or (p.calendar, p.tool, p.closing.date()) not in timed)
+            and (p.scope == "national" or (p.tool, p.closes_at) not in itas)
+        )
     ]
 
 
-def _by_relevance(phases: Iterable[Phase], now: datetime) -> list[Phase]:
-    """Still ahead first (soonest, national first), then those already closed (latest first)."""
-    with_closing = [p for p in phases if p.closing is not None]
-    ahead = sorted(
-        (p for p in with_closing if p.closing >= now),
+def _soonest_first(phases: Iterable[Phase]) -> list[Phase]:
+    return sorted(
+        (p for p in phases if p.closing is not None),
         key=lambda p: (p.closing.date(), _scope_rank(p), p.closing),
     )
-    past = sorted(
-        (p for p in with_closing if p.closing < now), key=lambda p: p.closing, reverse=True
-    )
-    return _dedupe_same_day(ahead) + _dedupe_same_day(past)
+
+
+def _ahead(phases: Iterable[Phase], now: datetime) -> list[Phase]:
+    return [p for p in _soonest_first(phases) if p.closing >= now]
+
+
+def _focus_fiscal_year(phases: list[Phase], now: datetime) -> list[Phase]:
+    """One fiscal year's phases: the current one if anything of it is ahead, else the next one
+    with something ahead, else the latest. An FY2568 provincial deadline is not "earlier than"
+    an FY2569 ITAS closing."""
+    if not phases:
+        return phases
+    current = fiscal_year_of(now.astimezone(BANGKOK).date())
+    years_ahead = sorted({p.fiscal_year for p in phases if p.closing and p.closing >= now})
+    if current in years_ahead:
+        year = current
+    elif years_ahead:
+        year = years_ahead[0]
+    else:
+        year = max(p.fiscal_year for p in phases)
+    return [p for p in phases if p.fiscal_year == year]
+
+
+def _title_search(parsed: Parsed, phases: list[Phase]) -> list[Phase]:
+    """Phases whose title shares a meaningful word with the question ("ประชาสัมพันธ์ …")."""
+    words = {
+        w
+        for w in word_tokenize(parsed.text, engine="newmm", keep_whitespace=False)
+        if len(w) >= 4 and w not in TITLE_STOP_WORDS
+    }
+    if not words:
+        return []
+    return [p for p in phases if any(w in normalise(p.title) for w in words)]
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -367,6 +506,17 @@ def countdown(now: datetime, when: datetime) -> str:
     return f"อีก {days} วัน"
 
 
+def period_text(start: date, end: date) -> str:
+    """`1 - 31 ตุลาคม 2569`, or `22 สิงหาคม 2569 - 30 กันยายน 2569` across months."""
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day} - {end.day} {thai_month_name(end.month)} {end.year + 543}"
+    return f"{_day_month_year(start)} - {_day_month_year(end)}"
+
+
+def _day_month_year(d: date) -> str:
+    return f"{d.day} {thai_month_name(d.month)} {d.year + 543}"
+
+
 def closing_text(phase: Phase) -> str:
     """`วันอังคารที่ 30 มิถุนายน 2569 เวลา 17.00 น.`, or the day alone when no time is stated."""
     if phase.closes_at is not None:
@@ -381,8 +531,10 @@ def units_text(phase: Phase) -> str:
 
 def phase_line(phase: Phase, now: datetime, *, with_units: bool = True) -> str:
     closing = phase.closing
-    verb = "ระบบ ITAS ปิด" if phase.scope == "national" and phase.time_stated else "กำหนดภายใน"
+    verb = "ระบบ ITAS ปิด" if _is_anchor(phase) else "กำหนดภายใน"
     lines = [f"• {phase.title} — {owner_label(phase)}"]
+    if phase.tool in WINDOW_TOOLS and phase.starts_on and phase.ends_on:
+        lines.append(f"  ช่วงเวลา {period_text(phase.starts_on, phase.ends_on)}")
     if closing is not None:
         lines.append(f"  {verb} {closing_text(phase)} ({countdown(now, closing)})")
     if with_units and phase.responsible:
@@ -434,14 +586,13 @@ def _answer(
     )
 
 
-def _nothing_ahead(ctx: Context, what: str) -> Answer:
-    text = f"ยังไม่มีกำหนดการ{what}ที่จะถึงในปฏิทินตอนนี้ (ปฏิทินปีงบประมาณใหม่จะแจ้งเมื่อ สำนักงาน ป.ป.ช. ประกาศ)"
-    return Answer(
-        intent="nothing_scheduled",
-        text=text + _context_hint(ctx),
-        quick_replies=QUICK_REPLIES,
-        now=ctx.now,
-    )
+def _plain(intent: str, text: str, ctx: Context) -> Answer:
+    return Answer(intent=intent, text=text, quick_replies=QUICK_REPLIES, now=ctx.now)
+
+
+def _nothing_ahead(ctx: Context) -> Answer:
+    text = "ยังไม่มีกำหนดการที่จะถึงในปฏิทินตอนนี้ (ปฏิทินปีงบประมาณใหม่จะแจ้งเมื่อ สำนักงาน ป.ป.ช. ประกาศ)"
+    return _plain("nothing_scheduled", text + _context_hint(ctx), ctx)
 
 
 # --- intents -------------------------------------------------------------------------------
@@ -454,17 +605,12 @@ def help_answer(ctx: Context, *, understood: bool = True) -> Answer:
         else "ขออภัย ไม่เข้าใจคำถาม ลองถามแบบนี้ได้ครับ"
     )
     examples = "\n".join(f"• {q}" for q in EXAMPLE_QUESTIONS)
-    return Answer(
-        intent="help" if understood else "unknown",
-        text=f"{head}\n{examples}",
-        quick_replies=QUICK_REPLIES,
-        now=ctx.now,
-    )
+    return _plain("help" if understood else "unknown", f"{head}\n{examples}", ctx)
 
 
 def _topic_label(parsed: Parsed) -> str:
-    if parsed.topic:
-        return TOOL_LABELS.get(parsed.topic, parsed.topic)
+    if parsed.topics:
+        return " / ".join(TOOL_LABELS.get(t, t) for t in parsed.topics)
     if parsed.indicator:
         return f"ตัวชี้วัดที่ {parsed.indicator} {INDICATOR_NAMES[parsed.indicator]}"
     return "ITA"
@@ -472,47 +618,72 @@ def _topic_label(parsed: Parsed) -> str:
 
 def _select(phases: list[Phase], parsed: Parsed) -> list[Phase]:
     chosen = phases
-    if parsed.topic:
-        chosen = [p for p in chosen if _matches_topic(p, parsed.topic)]
+    if parsed.topics:
+        chosen = [
+            p for p in chosen if any(_matches_topic(p, t, parsed.round_no) for t in parsed.topics)
+        ]
     if parsed.indicator:
         chosen = [p for p in chosen if parsed.indicator in p.indicators]
     return chosen
 
 
+def _latest_per_calendar(phases: Iterable[Phase]) -> list[Phase]:
+    latest: dict[str, Phase] = {}
+    for phase in phases:
+        kept = latest.get(phase.calendar)
+        if kept is None or phase.closing > kept.closing:
+            latest[phase.calendar] = phase
+    return list(latest.values())
+
+
 def closing_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
+    """The ITAS closing of what was asked, with every earlier internal deadline beside it.
+
+    Province and agency rows that end after the ITAS closing are activity periods, not
+    deadlines for this step (Surin's "publish data" runs 1–15 July, after OIT closes on 30 June):
+    they are left out so a closed step is not reported as open.
+    """
     label = _topic_label(parsed)
-    relevant = _by_relevance(_select(phases, parsed), ctx.now)
-    if not relevant:
-        return Answer(
-            intent="closing",
-            text=f"ไม่พบกำหนดการของ{label}ในปฏิทินที่ใช้กับแชทนี้" + _context_hint(ctx),
-            quick_replies=QUICK_REPLIES,
-            now=ctx.now,
+    now = ctx.now
+    matching = _focus_fiscal_year([p for p in _select(phases, parsed) if p.closing], now)
+    if not matching:
+        return _plain("closing", f"ไม่พบกำหนดการของ{label}ในปฏิทินที่ใช้กับแชทนี้" + _context_hint(ctx), ctx)
+    anchors = [p for p in matching if _is_anchor(p)]
+    if anchors:
+        last_anchor = max(p.closing for p in anchors)
+        matching = [p for p in matching if _is_anchor(p) or p.closing <= last_anchor]
+    matching = _drop_echoes(matching)
+    ahead = _ahead(matching, now)
+    if not ahead:
+        closed = sorted(_latest_per_calendar(matching), key=lambda p: (_scope_rank(p), p.closing))
+        return _answer("closing", f"{label} ปิดไปแล้ว", closed, ctx, body="ยังไม่มีกำหนดการรอบใหม่ในปฏิทิน")
+    anchors_ahead = [p for p in ahead if _is_anchor(p)]
+    internal = [p for p in matching if not _is_anchor(p)]
+    internal_ahead = [p for p in internal if p.closing >= now]
+    # "Give both": the province's own deadline even when it has just passed.
+    internal_past = [p for p in _latest_per_calendar(p for p in internal if p.closing < now)]
+    shown = anchors_ahead + _soonest_first(internal_ahead) + internal_past
+    if not anchors_ahead:
+        shown = _soonest_first(internal_ahead) + internal_past
+    body = None
+    if anchors_ahead and internal_ahead and internal_ahead[0].closing < anchors_ahead[0].closing:
+        body = (
+            f"{owner_label(internal_ahead[0])}กำหนดเส้นตายภายในก่อนระบบ ITAS ปิด "
+            "กรุณาส่งตามกำหนดของจังหวัด/หน่วยงาน"
         )
-    ahead = [p for p in relevant if p.closing >= ctx.now]
-    if ahead:
-        earliest_internal = [p for p in ahead if p.scope != "national"]
-        body = None
-        national = [p for p in ahead if p.scope == "national" and p.time_stated]
-        if national and earliest_internal and earliest_internal[0].closing < national[0].closing:
-            body = (
-                f"{owner_label(earliest_internal[0])}กำหนดเส้นตายภายในก่อนระบบ ITAS ปิด "
-                "กรุณาส่งตามกำหนดของจังหวัด/หน่วยงาน"
-            )
-        return _answer("closing", f"กำหนดการ{label}", ahead, ctx, body=body)
-    last = relevant[:1]
-    return _answer("closing", f"{label} ปิดไปแล้ว", last, ctx, body="ยังไม่มีกำหนดการรอบใหม่ในปฏิทิน")
+    return _answer("closing", f"กำหนดการ{label}", shown, ctx, body=body)
 
 
 def next_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
-    ahead = [p for p in _by_relevance(_select(phases, parsed), ctx.now) if p.closing >= ctx.now]
+    ahead = _ahead(_drop_echoes(_select(phases, parsed)), ctx.now)
     if not ahead:
-        return _nothing_ahead(ctx, "")
+        return _nothing_ahead(ctx)
     return _answer("next", "กำหนดการถัดไป", ahead, ctx)
 
 
-def _window_bounds(window: str, now: datetime) -> tuple[datetime, datetime, str]:
+def _window_bounds(parsed: Parsed, now: datetime) -> tuple[datetime, datetime, str]:
     today = now.astimezone(BANGKOK).date()
+    window = parsed.window or "today"
 
     def day_span(first: date, last: date) -> tuple[datetime, datetime]:
         return (
@@ -528,6 +699,9 @@ def _window_bounds(window: str, now: datetime) -> tuple[datetime, datetime, str]
     if window == "day_after_tomorrow":
         d = today + timedelta(days=2)
         return (*day_span(d, d), "มะรืนนี้")
+    if window == "days_ahead":
+        days = parsed.days_ahead or 7
+        return (*day_span(today, today + timedelta(days=days)), f"ใน {days} วันข้างหน้า")
     if window == "this_week":
         return (*day_span(today, today + timedelta(days=6 - today.weekday())), "สัปดาห์นี้")
     if window == "next_week":
@@ -547,40 +721,52 @@ def _window_bounds(window: str, now: datetime) -> tuple[datetime, datetime, str]
 
 
 def window_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
-    start, end, label = _window_bounds(parsed.window or "today", ctx.now)
-    chosen = [p for p in _select(phases, parsed) if p.closing and start <= p.closing <= end]
-    chosen = sorted(chosen, key=lambda p: (p.closing, _scope_rank(p)))
+    start, end, label = _window_bounds(parsed, ctx.now)
+    chosen = [p for p in _soonest_first(_drop_echoes(phases)) if start <= p.closing <= end]
     if not chosen:
-        ahead = [p for p in _by_relevance(phases, ctx.now) if p.closing >= ctx.now]
+        ahead = _ahead(_drop_echoes(phases), ctx.now)
         if not ahead:
-            return _nothing_ahead(ctx, "")
+            return _nothing_ahead(ctx)
         return _answer("window", f"{label}ไม่มีกำหนดปิด", ahead[:1], ctx, body="กำหนดปิดถัดไปคือ")
     return _answer("window", f"กำหนดปิด{label}", chosen, ctx)
 
 
 def open_now_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
     current = [p for p in _select(phases, parsed) if p.is_open(ctx.now) and p.closing]
-    current = _dedupe_same_day(sorted(current, key=lambda p: (_scope_rank(p), p.closing)))
+    current = sorted(_drop_echoes(current), key=lambda p: (_scope_rank(p), p.closing))
     if not current:
-        ahead = [p for p in _by_relevance(phases, ctx.now) if p.closing >= ctx.now]
+        ahead = _ahead(_drop_echoes(phases), ctx.now)
         if not ahead:
-            return _nothing_ahead(ctx, "")
+            return _nothing_ahead(ctx)
         return _answer("open_now", "ตอนนี้ไม่มีขั้นตอนที่เปิดอยู่", ahead[:1], ctx, body="ขั้นตอนถัดไปคือ")
     return _answer("open_now", "ขั้นตอนที่เปิดอยู่ตอนนี้", current, ctx)
 
 
 def responsible_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
+    """The agency's own plan names its divisions, the province its units, NACC the least:
+    most specific first, each with what it is responsible for and when."""
     label = _topic_label(parsed)
-    chosen = [p for p in _select(phases, parsed) if p.responsible]
+    chosen = [p for p in phases if p.responsible]
+    if parsed.topics or parsed.indicator:
+        chosen = _select(chosen, parsed)
+    else:
+        chosen = _title_search(parsed, chosen)
+        label = "เรื่องนี้"
     if not chosen:
-        return Answer(
-            intent="responsible",
-            text=f"ไม่พบผู้รับผิดชอบ{label}ในปฏิทินที่ใช้กับแชทนี้" + _context_hint(ctx),
-            quick_replies=QUICK_REPLIES,
-            now=ctx.now,
+        return _plain(
+            "responsible",
+            f"ไม่พบผู้รับผิดชอบ{label}ในปฏิทินที่ใช้กับแชทนี้" + _context_hint(ctx),
+            ctx,
         )
-    # The agency's own plan names its divisions; the province names units; NACC least specific.
-    ordered = sorted(_by_relevance(chosen, ctx.now), key=lambda p: -_scope_rank(p))
+    now = ctx.now
+    ordered = sorted(
+        chosen,
+        key=lambda p: (
+            -_scope_rank(p),
+            p.closing is None or p.closing < now,
+            p.closing or now,
+        ),
+    )
     summary = "ผู้รับผิดชอบ: " + ", ".join(_units_of(ordered))
     return _answer("responsible", f"ผู้รับผิดชอบ{label}", ordered, ctx, body=summary)
 
@@ -591,27 +777,33 @@ def answer(text: str, ctx: Context, calendars: Calendars) -> Answer:
         return help_answer(ctx, understood=False)
     parsed = parse_question(text[:500])
     phases = applicable_phases(ctx, calendars)
-    if parsed.asks_who and (parsed.topic or parsed.indicator):
-        return responsible_answer(parsed, phases, ctx)
-    if parsed.window:
-        return window_answer(parsed, phases, ctx)
-    if parsed.asks_now and not parsed.topic:
-        return open_now_answer(parsed, phases, ctx)
-    if parsed.topic or parsed.indicator:
-        if parsed.asks_now:
+    about_something = bool(parsed.topics or parsed.indicator)
+    if parsed.asks_who:
+        if about_something or _title_search(parsed, phases):
+            return responsible_answer(parsed, phases, ctx)
+        return _plain(
+            "responsible",
+            "ต้องการทราบผู้รับผิดชอบเรื่องไหนครับ ระบุเครื่องมือหรือตัวชี้วัด เช่น "
+            '"ใครรับผิดชอบ OIT" หรือ "ตัวชี้วัดที่ 9 ใครรับผิดชอบ"',
+            ctx,
+        )
+    if about_something:
+        if parsed.asks_now and not parsed.asks_when:
             return open_now_answer(parsed, phases, ctx)
         return closing_answer(parsed, phases, ctx)
+    if parsed.window:
+        return window_answer(parsed, phases, ctx)
+    if parsed.asks_now:
+        return open_now_answer(parsed, phases, ctx)
     if parsed.asks_next or parsed.asks_when:
+        found = _title_search(parsed, phases) if parsed.asks_when else []
+        if found:
+            return (
+                next_answer(parsed, found, ctx)
+                if _ahead(found, ctx.now)
+                else _answer("closing", "ปิดไปแล้ว", _latest_per_calendar(found), ctx)
+            )
         return next_answer(parsed, phases, ctx)
-    if parsed.asks_who:
-        return Answer(
-            intent="responsible",
-            text="ต้องการทราบผู้รับผิดชอบเรื่องไหนครับ "
-            'ระบุเครื่องมือหรือตัวชี้วัด เช่น "ใครรับผิดชอบ OIT" หรือ '
-            '"ตัวชี้วัดที่ 9 ใครรับผิดชอบ"',
-            quick_replies=QUICK_REPLIES,
-            now=ctx.now,
-        )
     if parsed.asks_help:
         return help_answer(ctx)
     return help_answer(ctx, understood=False)
