@@ -311,16 +311,17 @@ def _fuzzy_has(windows: Sequence[str], words: Iterable[str], cutoff: float = 0.8
     return False
 
 
-def _topics_in(norm: str, windows: Sequence[str] | None = None) -> tuple[str, ...]:
+def _topics_in(norm: str) -> tuple[str, ...]:
     """Every topic the text names ("IIT กับ EIT" → both); a step of OIT hides plain OIT."""
-    found = [
-        topic
-        for topic, words in TOPIC_WORDS
-        if (_has_any(norm, words) if windows is None else _fuzzy_has(windows, words))
-    ]
+    found = [topic for topic, words in TOPIC_WORDS if _has_any(norm, words)]
     if any(t.startswith("OIT-") for t in found) and "OIT" in found:
         found.remove("OIT")
     return tuple(found)
+
+
+def _fuzzy_topic(windows: Sequence[str]) -> tuple[str, ...]:
+    """The first topic a misspelt word comes close to (one is enough: typos are rare)."""
+    return next(((t,) for t, words in TOPIC_WORDS if _fuzzy_has(windows, words)), ())
 
 
 def _round_in(norm: str) -> int | None:
@@ -368,8 +369,9 @@ def parse_question(text: str) -> Parsed:
     if not topics or not any(flags.values()):
         # Only now pay for tokenising: typos ("ลงทะเบียญ", "ปิดวันไหร") and odd splits.
         windows = _fuzzy_windows(norm)
-        if not topics:
-            topics = _topics_in(norm, windows)
+        # A question already clear about "next", "now" or a window needs no guessed topic.
+        if not topics and not (flags["asks_next"] or flags["asks_now"] or window):
+            topics = _fuzzy_topic(windows)
         if not flags["asks_when"]:
             flags["asks_when"] = _fuzzy_has(windows, WHEN_WORDS) or "ปิด" in norm
         if not flags["asks_who"]:
