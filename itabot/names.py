@@ -89,13 +89,34 @@ def agency_key(name: str) -> str:
     return bare
 
 
+_ABBREVIATED_PREFIX_RE = re.compile(r"^(อบต|อบจ|ทต|ทม|ทน|สนจ)(?:\s*\.\s*|\s+)(?=\S)")
+
+
+def expand_agency_name(name: str) -> str:
+    """The name spelt out for display: `อบต.คลองพา` → `องค์การบริหารส่วนตำบลคลองพา`.
+
+    Only an abbreviation followed by a dot or a space is expanded (a name merely starting with
+    the letters ทน is left alone); `อบจ.สร` and `สนจ.สุรินทร์` also get the province's full name.
+    """
+    text = clean_text(name)
+    match = _ABBREVIATED_PREFIX_RE.match(text)
+    if not match:
+        return text
+    short = match.group(1)
+    full = next(f for f, s in AGENCY_PREFIXES if s == short)
+    rest = text[match.end() :]
+    if short in {"อบจ", "สนจ"}:
+        rest = resolve_province(rest) or rest
+    return full + rest
+
+
 def agency_kind(name: str) -> str | None:
-    """The kind of agency its name announces (อบต., ทต., …), for display and grouping."""
-    key = agency_key(name)
-    for _full, short in AGENCY_PREFIXES:
-        if key.startswith(short):
-            return short
-    return None
+    """The kind of agency its name announces (อบต., ทต., …), for display and grouping.
+
+    Judged on the spelt-out name, so `ทนายความ…` is not taken for a city municipality (ทน.).
+    """
+    full_name = _bare(expand_agency_name(name))
+    return next((short for full, short in AGENCY_PREFIXES if full_name.startswith(full)), None)
 
 
 def suggest_names(text: str, candidates: list[str], n: int = 3) -> list[str]:

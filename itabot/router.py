@@ -2,33 +2,210 @@
 
 Texts starting with `/` are commands (itabot.admin); everything else is a question for the
 conversation engine, answered in the context of the chat (its bound agency and province).
+Every message from a known user, group or room records the chat (`chats.touch_chat`) first,
+in its own short transaction, so a command that has to roll back never loses the chat row.
+
+A question is still answered when the database is down or not migrated (without the chat's
+binding, and logged): telling staff the national deadline beats telling them nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from itabot import admin
 from itabot.answers import Answer, Context
+from itabot.chats import CHAT_TYPES, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.config import Settings
 from itabot.conversation import answer as answer_question
+from itabot.db import session_scope
+from itabot.models import Chat
 from itabot.services import Services
 
+log = logging.getLogger(__name__)
 
-def handle_message(text: str, *, services: Services, now: datetime, user_id: str | None = None,
-                   chat_id: str | None = None, chat_type: str | None = None,
-                   province: str | None = None, agency: str | None = None) -> Answer:
+
+def _touch(session: Session, chat_id: str | None, chat_type: str | None) -> Chat | None:
+    if not is_valid_chat_id(chat_id):
+        return None
+    assert chat_id is not None
+    kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
+    chat = touch_chat(session, chat_id, kind)
+    session.commit()
+    return chat
+
+
+def resolve_context(
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime,
+    user_id: str | None = None,
+    chat_id: str | None = None,
+    chat_type: str | None = None,
+    province: str | None = None,
+    agency: str | None = None,
+) -> Context:
+    """The question's context: the chat's bound agency and its province, unless the console
+    named a province or an agency (then exactly those: a bound agency in another province
+    would mix two provinces' calendars).
+
+    On every question, so it is one indexed read for a known chat (binding and the sender's
+    admin row together); only a new or returning chat pays for `touch_chat`'s write.
+    """
+    bound_province = bound_agency = None
+    sender_is_admin = bool(user_id) and user_id in settings.admin_ids
+    if is_valid_chat_id(chat_id):
+        assert chat_id is not None
+        kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
+        binding = binding_of(session, chat_id, sender=None if sender_is_admin else user_id)
+        if binding is not None and binding.active and binding.chat_type == kind:
+            bound_province, bound_agency = binding.province, binding.agency
+            sender_is_admin = sender_is_admin or binding.sender_is_admin
+        else:
+            chat = _touch(session, chat_id, kind)
+            assert chat is not None
+            if chat.agency is not None:
+                bound_province, bound_agency = chat.agency.province, chat.agency.name
+            sender_is_admin = sender_is_admin or admin.is_admin(session, settings, user_id)
+        chat_type = kind
+    elif user_id and not sender_is_admin:
+        sender_is_admin = admin.is_admin(session, settings, user_id)
+    if province is None and agency is None:
+        province, agency = bound_province, bound_agency
+    return Context(
+        now=now,
+        province=province,
+        agency=agency,
+        user_id=user_id,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        is_admin=sender_is_admin,
+    )
+
+
+def handle_message(
+    text: str,
+    *,
+    services: Services,
+    now: datetime,
+    user_id: str | None = None,
+    chat_id: str | None = None,
+    chat_type: str | None = None,
+    province: str | None = None,
+    agency: str | None = None,
+) -> Answer:
     """Answer one text. `province`/`agency` override the chat's binding (console context)."""
-    ctx = Context(now=now, province=province, agency=agency, user_id=user_id, chat_id=chat_id,
-                  chat_type=chat_type)
+    text = text or ""
+    settings = services.settings
+    if admin.is_command(text):
+        return _run_command(
+            text, settings, now=now, user_id=user_id, chat_id=chat_id, chat_type=chat_type
+        )
+    if chat_id or user_id:
+        try:
+            with session_scope(settings.database_url) as session:
+                ctx = resolve_context(
+                    session,
+                    settings,
+                    now=now,
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    chat_type=chat_type,
+                    province=province,
+                    agency=agency,
+                )
+        except SQLAlchemyError:
+            log.warning(
+                "chat %s: database unavailable, answering without its binding",
+                chat_id,
+                exc_info=True,
+            )
+            ctx = Context(
+                now=now,
+                province=province,
+                agency=agency,
+                user_id=user_id,
+                chat_id=chat_id,
+                chat_type=chat_type,
+            )
+    else:
+        ctx = Context(now=now, province=province, agency=agency)
     return answer_question(text, ctx, services.calendars)
 
 
-def respond_console(text: str, *, now: datetime, province: str | None = None,
-                    agency: str | None = None, user_id: str | None = None,
-                    group_id: str | None = None, room_id: str | None = None) -> str:
-    """`python -m itabot chat`: the reply exactly as the bot would send it as text."""
+def _run_command(
+    text: str,
+    settings: Settings,
+    *,
+    now: datetime,
+    user_id: str | None,
+    chat_id: str | None,
+    chat_type: str | None,
+) -> Answer:
+    try:
+        with session_scope(settings.database_url) as session:
+            chat = _touch(session, chat_id, chat_type)
+            return admin.execute(
+                session, settings, text, now=now, user_id=user_id, chat=chat, chat_id=chat_id
+            )
+    except SQLAlchemyError as exc:
+        if _not_migrated(exc):
+            log.error("command from %s in %s: tables missing (run `db upgrade`)", user_id, chat_id)
+            return Answer(
+                intent="command", text=admin.DATABASE_NOT_MIGRATED, extra={"outcome": "error"}
+            )
+        log.exception("command from %s in %s: database error", user_id, chat_id)
+        return Answer(intent="command", text=admin.DATABASE_DOWN, extra={"outcome": "error"})
+    except Exception as exc:  # a bug must not cost the user an answer; the audit keeps a trace
+        log.exception("command from %s in %s failed", user_id, chat_id)
+        try:
+            with session_scope(settings.database_url) as session:
+                admin.audit(
+                    session,
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    command=text,
+                    outcome="error",
+                    detail=f"{type(exc).__name__}: {exc}",
+                )
+        except SQLAlchemyError:
+            log.exception("could not audit the failed command")
+        return Answer(intent="command", text=admin.FAILED, extra={"outcome": "error"})
+
+
+def _not_migrated(exc: SQLAlchemyError) -> bool:
+    """A missing table (SQLite "no such table", PostgreSQL 42P01): `db upgrade` was not run."""
+    message = str(exc).lower()
+    return "no such table" in message or "undefinedtable" in message or "does not exist" in message
+
+
+def respond_console(
+    text: str,
+    *,
+    now: datetime,
+    province: str | None = None,
+    agency: str | None = None,
+    user_id: str | None = None,
+    group_id: str | None = None,
+    room_id: str | None = None,
+) -> str:
+    """`python -m itabot chat`: the reply exactly as the bot would send it as text, against the
+    real database (`DATABASE_URL`), so state persists between runs like it does on LINE."""
     services = Services.from_settings(Settings.from_env())
     chat_id = group_id or room_id or user_id
     chat_type = "group" if group_id else "room" if room_id else "user" if user_id else None
-    return handle_message(text, services=services, now=now, user_id=user_id, chat_id=chat_id,
-                          chat_type=chat_type, province=province, agency=agency).text
+    return handle_message(
+        text,
+        services=services,
+        now=now,
+        user_id=user_id,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        province=province,
+        agency=agency,
+    ).text
