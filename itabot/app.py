@@ -1,0 +1,97 @@
+"""The Flask app factory (`gunicorn bot:app`) and the local runner (`python bot.py`).
+
+`create_app` builds the webhook only: it never starts the reminder scheduler, because gunicorn
+imports the app in every worker and each would start its own scheduler (the classic duplicate
+reminder). The scheduler runs in its own process (`python -m itabot clock`), or — for local use
+only — inside `python bot.py` through `run_local`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from itabot import db
+from itabot.config import Settings
+from itabot.line import LineGateway, make_line_gateway
+from itabot.services import Services
+from itabot.webhook import EXTENSION, MAX_BODY, WebhookRuntime, bp, sweep_stale_events
+
+log = logging.getLogger(__name__)
+
+
+def _configure_logging(level: str) -> None:
+    """Log to stderr at LOG_LEVEL unless the host (gunicorn, pytest) has set logging up."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=getattr(logging, level, logging.INFO),
+            format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+        )
+    logging.getLogger("itabot").setLevel(getattr(logging, level, logging.INFO))
+
+
+def _warm_up() -> None:
+    """Load PyThaiNLP's dictionary now rather than on the first user's question (≈0.7 s)."""
+    try:
+        from itabot.conversation import warm_up
+    except ImportError:  # pragma: no cover - the conversation module always has it today
+        return
+    warm_up()
+
+
+def _sweep_on_start(database_url: str) -> None:
+    """Events a previous process left half-handled are marked failed now (best effort: on a
+    database not yet migrated this just logs). The connection is closed afterwards, so a
+    `gunicorn --preload` master never hands an open database connection to forked workers."""
+    try:
+        sweep_stale_events(database_url)
+    except Exception as exc:
+        log.warning("start-up sweep of webhook events skipped: %s", type(exc).__name__)
+    finally:
+        db.engine_for(database_url).dispose()
+
+
+def create_app(settings: Settings | None = None, *, line: LineGateway | None = None) -> Flask:
+    """The webhook app: settings from the environment unless given; calendars loaded once;
+    `line` replaces the LINE client (tests pass a fake). Runs no scheduler."""
+    settings = settings or Settings.from_env()
+    _configure_logging(settings.log_level)
+    services = Services.from_settings(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.extensions[EXTENSION] = WebhookRuntime(
+        services=services, line=line if line is not None else make_line_gateway(settings)
+    )
+    app.register_blueprint(bp)
+    if not settings.line_channel_secret:
+        app.extensions[EXTENSION].warn_no_secret_once()  # at start-up, where the operator looks
+    _warm_up()
+    _sweep_on_start(settings.database_url)
+    log.info("webhook ready in process %d", os.getpid())
+    return app
+
+
+def _start_scheduler(settings: Settings) -> None:
+    try:
+        from itabot.scheduler import start_background_scheduler
+    except ImportError as exc:
+        log.warning("reminder scheduler not available yet (%s): running the webhook only", exc)
+        return
+    start_background_scheduler(settings)
+    log.info("reminder scheduler started in this process (ITABOT_SCHEDULER=off to disable)")
+
+
+def run_local(app: Flask) -> None:
+    """`python bot.py`: serve on 127.0.0.1:$PORT (8000) and, unless ITABOT_SCHEDULER=off, run
+    the reminder scheduler in this one process. Never used under gunicorn."""
+    settings = app.extensions[EXTENSION].services.settings
+    if not db.is_reachable(settings.database_url):
+        log.warning("database not reachable at start: run `python -m itabot db upgrade`")
+    if settings.scheduler:
+        _start_scheduler(settings)
+    port = int(os.environ.get("PORT") or 8000)
+    log.info("webhook on http://127.0.0.1:%d/callback", port)
+    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,163 @@
+"""The real deployment shape: `gunicorn -w 2 bot:app` on loopback, against the fake LINE.
+
+The same signed, redelivered event sent many times at once — so that both workers get copies —
+is answered exactly once: the dedupe is the database's unique key, shared by the workers, not
+anything in a worker's memory. And no worker ever starts the reminder scheduler, whatever
+ITABOT_SCHEDULER says (two workers would each send every reminder)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from itabot import db
+from itabot.config import PROJECT_ROOT
+from tests.fakeline import callback_body, sign, source, text_event
+
+pytest_plugins = ["tests.fakeline"]
+pytestmark = pytest.mark.slow
+
+SECRET = "gunicorn-test-secret"
+TOKEN = "gunicorn-test-token"
+REPLY = "/v2/bot/message/reply"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """`gunicorn -w 2 bot:app` in its own process group, with an access log naming the worker."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.access_log = tmp / "access.log"
+        self.error_log = tmp / "error.log"
+        self._err = self.error_log.open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--access-logfile",
+                str(self.access_log),
+                "--access-logformat",
+                "%(p)s %(m)s %(U)s %(s)s",
+                "--graceful-timeout",
+                "5",
+                "bot:app",
+            ],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdout=self._err,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_until_up(self, timeout: float = 60.0) -> None:
+        """Until both workers have built the app (each logs "webhook ready") and one answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.error_log.read_text()}")
+            if self.error_log.read_text().count("webhook ready in process") >= 2:
+                try:
+                    if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                        return
+                except (requests.ConnectionError, requests.Timeout):
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not start in time:\n{self.error_log.read_text()}")
+
+    def callback_pids(self) -> set[str]:
+        lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
+        return {line.split()[0] for line in lines if " POST /callback " in line}
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._err.close()
+        return self.error_log.read_text()
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path, fake_line) -> Iterator:
+    started: list[Gunicorn] = []
+    database_url = f"sqlite:///{tmp_path / 'itabot.db'}"
+    db.upgrade(database_url)
+    db.engine_for(database_url).dispose()
+
+    def start(**extra: str) -> Gunicorn:
+        env = {
+            "DATABASE_URL": database_url,
+            "LINE_CHANNEL_SECRET": SECRET,
+            "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+            "LINE_API_BASE_URL": fake_line.base_url,
+            "ITABOT_SCHEDULER": "off",
+            "LOG_LEVEL": "INFO",
+            **extra,
+        }
+        server = Gunicorn(tmp_path, env)
+        started.append(server)
+        server.wait_until_up()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _post(url: str, body: bytes) -> int:
+    headers = {"X-Line-Signature": sign(body, SECRET), "Content-Type": "application/json"}
+    return requests.post(f"{url}/callback", data=body, headers=headers, timeout=10).status_code
+
+
+def test_a_redelivered_event_reaching_both_workers_is_answered_once(start_gunicorn, fake_line):
+    server = start_gunicorn()
+    ev = text_event("OIT ปิดวันไหน", src=source("group", chat_id="C" + "9" * 32), redelivery=True)
+    body = callback_body(ev)
+    fake_line.hold(REPLY)  # the first worker's reply waits on LINE, so copies reach the other
+    with ThreadPoolExecutor(16) as pool:
+        for _ in range(5):
+            statuses = list(pool.map(lambda _i: _post(server.url, body), range(16)))
+            assert statuses == [200] * 16
+            if len(server.callback_pids()) >= 2:
+                break
+    assert len(server.callback_pids()) == 2, "both workers should have received copies"
+    fake_line.release()
+    assert fake_line.wait_for(lambda f: len(f.calls(REPLY)) >= 1, timeout=10)
+    server.stop()  # graceful: anything still queued in a worker would be sent now
+    assert len(fake_line.calls(REPLY)) == 1
+    [reply] = fake_line.replies
+    assert reply.json["replyToken"] == ev["replyToken"]
+
+
+def test_gunicorn_workers_never_start_the_scheduler(start_gunicorn):
+    server = start_gunicorn(ITABOT_SCHEDULER="on")
+    assert requests.get(f"{server.url}/healthz", timeout=5).json() == {"status": "ok"}
+    log = server.stop()
+    assert "Booting worker" in log
+    assert "Scheduler started" not in log  # APScheduler's own start-up line
+    assert "reminder scheduler started" not in log

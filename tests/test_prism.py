@@ -1,0 +1,173 @@
+"""itabot.line against Stoplight Prism serving LINE's own OpenAPI spec: every call line.py makes
+(reply, push with a retry key, quota, member counts) is one the spec accepts — Prism answers 2xx,
+not 4xx/422 — and Prism does refuse bad requests (no `to`, no token, a retry key that is not a
+UUID), so a pass means something.
+
+Prism checks paths, auth, headers and top-level fields, not the inside of message objects:
+the message limits are tested in test_messages.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import requests
+from linebot.v3.messaging import TextMessage
+
+from itabot.answers import Answer
+from itabot.app import create_app
+from itabot.config import PROJECT_ROOT, Settings
+from itabot.line import PushOutcome, SdkLineGateway, make_line_gateway
+from itabot.messages import answer_to_messages
+from itabot.webhook import EXTENSION
+from tests.conftest import bkk
+from tests.fakeline import callback_body, sign, text_event
+
+pytestmark = pytest.mark.slow
+
+PRISM = PROJECT_ROOT / "node_modules" / ".bin" / "prism"
+SPEC = PROJECT_ROOT.parent / "shared" / "line-openapi" / "messaging-api.yml"
+TOKEN = "prism-test-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Prism exited with {proc.returncode}")
+        try:
+            requests.get(
+                f"{url}/v2/bot/message/quota", headers={"Authorization": "Bearer x"}, timeout=1
+            )
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("Prism did not start in time")
+
+
+@pytest.fixture(scope="module")
+def prism_url(tmp_path_factory) -> Iterator[str]:
+    if not PRISM.exists():
+        pytest.skip("Stoplight Prism is not installed (node_modules/.bin/prism): run `make prism`")
+    if not SPEC.exists():
+        pytest.skip(f"LINE's OpenAPI spec not found at {SPEC}")
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("prism") / "prism.log").open("w")
+    proc = subprocess.Popen(
+        [str(PRISM), "mock", "-p", str(port), "-h", "127.0.0.1", str(SPEC)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopped with everything it spawned
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, proc)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        log.close()
+
+
+@pytest.fixture
+def gateway(prism_url) -> Iterator[SdkLineGateway]:
+    settings = Settings(line_channel_access_token=TOKEN, line_api_base_url=prism_url)
+    gw = make_line_gateway(settings, sleep=lambda _s: None, timeout=10.0)
+    assert isinstance(gw, SdkLineGateway)
+    yield gw
+    gw.close()
+
+
+def flex_answer(calendars) -> list:
+    phases = tuple(calendars.get("national-2569").phases[:3])
+    answer = Answer(
+        intent="next",
+        text="กำหนดการถัดไป",
+        phases=phases,
+        quick_replies=("OIT ปิดวันไหน",),
+        heading="กำหนดการถัดไป",
+        now=bkk(2026, 6, 20, 9, 0),
+    )
+    return answer_to_messages(answer)
+
+
+def test_reply_is_accepted_by_lines_spec(gateway, calendars):
+    assert gateway.reply(uuid.uuid4().hex, flex_answer(calendars)) is True
+
+
+def test_push_with_a_retry_key_is_accepted_by_lines_spec(gateway, calendars):
+    result = gateway.push("C" + "a" * 32, flex_answer(calendars), retry_key=str(uuid.uuid4()))
+    assert (result.outcome, result.status, result.attempts) == (PushOutcome.SENT, 200, 1)
+
+
+def test_quota_and_member_counts_are_read_per_lines_spec(gateway):
+    remaining = gateway.quota_remaining()
+    assert remaining is None or remaining >= 0
+    assert isinstance(gateway.member_count("C" + "a" * 32, "group"), int)
+    assert isinstance(gateway.member_count("R" + "b" * 32, "room"), int)
+
+
+def test_prism_refuses_a_push_without_to(prism_url):
+    response = requests.post(
+        f"{prism_url}/v2/bot/message/push",
+        json={"messages": [{"type": "text", "text": "สวัสดี"}]},
+        headers={"Authorization": f"Bearer {TOKEN}", "X-Line-Retry-Key": str(uuid.uuid4())},
+        timeout=10,
+    )
+    assert response.status_code in (400, 422)
+
+
+def test_prism_refuses_a_push_without_a_token(prism_url):
+    gw = SdkLineGateway(access_token="", base_url=prism_url, sleep=lambda _s: None)
+    result = gw.push("U" + "1" * 32, [TextMessage(text="สวัสดี")], retry_key=str(uuid.uuid4()))
+    assert (result.outcome, result.status) == (PushOutcome.REJECTED, 401)
+
+
+def test_prism_refuses_a_retry_key_that_is_not_a_uuid(gateway):
+    result = gateway.push("U" + "1" * 32, [TextMessage(text="สวัสดี")], retry_key="not-a-uuid")
+    assert result.outcome is PushOutcome.REJECTED
+    assert result.status in (400, 422)
+
+
+def test_a_question_to_the_webhook_is_replied_to_through_lines_spec(prism_url, sqlite_url):
+    settings = Settings(
+        database_url=sqlite_url,
+        line_channel_secret="prism-secret",
+        line_channel_access_token=TOKEN,
+        line_api_base_url=prism_url,
+    )
+    app = create_app(replace(settings, scheduler=False))
+    rt = app.extensions[EXTENSION]
+    rt.clock = lambda: bkk(2026, 6, 20, 9, 0)
+    body = callback_body(text_event("OIT ปิดวันไหน"))
+    response = app.test_client().post(
+        "/callback", data=body, headers={"X-Line-Signature": sign(body, "prism-secret")}
+    )
+    assert response.status_code == 200
+    assert rt.wait_idle(20)
+    from sqlalchemy import select
+
+    from itabot import db
+    from itabot.models import WebhookEvent
+
+    with db.session_scope(sqlite_url) as session:
+        [row] = session.scalars(select(WebhookEvent)).all()
+    assert (row.status, row.error) == ("done", None)  # Prism accepted the reply
