@@ -13,12 +13,28 @@ from itabot.conversation import answer, warm_up
 from itabot.thaidate import BANGKOK, parse_period
 
 QUESTIONS = [
-    "OIT ปิดวันไหน", "oit ปิดวันไหนคะ", "ลงทะเบียน ITAS ปิดวันไหน", "ชี้แจง OIT ถึงวันไหน",
-    "ประกาศผลเมื่อไหร่", "กำหนดการถัดไป", "พรุ่งนี้มีอะไรปิดบ้าง", "วันนี้มีอะไรปิด",
-    "สัปดาห์นี้มีอะไรต้องส่ง", "เดือนนี้มีอะไรปิดบ้าง", "ตอนนี้อยู่ช่วงไหน",
-    "ตัวชี้วัดที่ 9 ใครรับผิดชอบ", "ตัวชี้วัดที่ ๒ ใครรับผิดชอบ", "ใครรับผิดชอบ OIT",
-    "IIT หมดเขตเมื่อไร", "EIT ปิดกี่โมง", "ลงทะเบียญปิดวันไหร", "ส่งลิงก์ OIT ให้จังหวัดวันไหน",
-    "ตรวจ OIT รอบ 2 เสร็จเมื่อไหร่", "สวัสดีครับ", "ช่วยเหลือ", "ทดสอบ 123",
+    "OIT ปิดวันไหน",
+    "oit ปิดวันไหนคะ",
+    "ลงทะเบียน ITAS ปิดวันไหน",
+    "ชี้แจง OIT ถึงวันไหน",
+    "ประกาศผลเมื่อไหร่",
+    "กำหนดการถัดไป",
+    "พรุ่งนี้มีอะไรปิดบ้าง",
+    "วันนี้มีอะไรปิด",
+    "สัปดาห์นี้มีอะไรต้องส่ง",
+    "เดือนนี้มีอะไรปิดบ้าง",
+    "ตอนนี้อยู่ช่วงไหน",
+    "ตัวชี้วัดที่ 9 ใครรับผิดชอบ",
+    "ตัวชี้วัดที่ ๒ ใครรับผิดชอบ",
+    "ใครรับผิดชอบ OIT",
+    "IIT หมดเขตเมื่อไร",
+    "EIT ปิดกี่โมง",
+    "ลงทะเบียญปิดวันไหร",
+    "ส่งลิงก์ OIT ให้จังหวัดวันไหน",
+    "ตรวจ OIT รอบ 2 เสร็จเมื่อไหร่",
+    "สวัสดีครับ",
+    "ช่วยเหลือ",
+    "ทดสอบ 123",
 ]
 CONTEXTS = [
     {"province": "สุรินทร์"},
@@ -43,10 +59,16 @@ def bench_load(repeat: int = 20) -> dict:
 
 
 PERIODS = [
-    "วันที่ ๒ - ๓๑ มีนาคม ๒๕๖๙", "วันที่ ๒ มีนาคม ๒๕๖๙ ถึงวันที่ ๓๐ กันยายน ๒๕๖๙",
-    "ภายในวันที่ ๗ สิงหาคม ๒๕๖๙ เวลา ๑๗.๐๐ น.", "ต.ค.๖๗ – เม.ย.๖๘", "ตลอดปี ๖๘",
-    "ในวันอังคารที่ ๓๐ มิถุนายน ๒๕๖๙ เวลา ๑๗.๐๐ น.", "ธันวาคม ๒๕๖๗-กุมภาพันธ์ ๒๕๖๘",
-    "วันที่ ๑ พฤศจิกายน ๒๕๖๘ เป็นต้นไป", "1-31 ธ.ค. 68", "ปีงบประมาณ พ.ศ. ๒๕๖๙",
+    "วันที่ ๒ - ๓๑ มีนาคม ๒๕๖๙",
+    "วันที่ ๒ มีนาคม ๒๕๖๙ ถึงวันที่ ๓๐ กันยายน ๒๕๖๙",
+    "ภายในวันที่ ๗ สิงหาคม ๒๕๖๙ เวลา ๑๗.๐๐ น.",
+    "ต.ค.๖๗ – เม.ย.๖๘",
+    "ตลอดปี ๖๘",
+    "ในวันอังคารที่ ๓๐ มิถุนายน ๒๕๖๙ เวลา ๑๗.๐๐ น.",
+    "ธันวาคม ๒๕๖๗-กุมภาพันธ์ ๒๕๖๘",
+    "วันที่ ๑ พฤศจิกายน ๒๕๖๘ เป็นต้นไป",
+    "1-31 ธ.ค. 68",
+    "ปีงบประมาณ พ.ศ. ๒๕๖๙",
 ]
 
 
@@ -67,7 +89,9 @@ def bench_answers(rounds: int = 30) -> dict:
     warm_up()
     cases = [
         (q, Context(now=datetime(*t, tzinfo=BANGKOK), **ctx))
-        for q in QUESTIONS for ctx in CONTEXTS for t in TIMES
+        for q in QUESTIONS
+        for ctx in CONTEXTS
+        for t in TIMES
     ]
     samples = []
     started_all = time.perf_counter()
@@ -77,8 +101,11 @@ def bench_answers(rounds: int = 30) -> dict:
             answer(question, ctx, calendars)
             samples.append(time.perf_counter() - started)
     elapsed = time.perf_counter() - started_all
-    return {"questions": len(QUESTIONS), "answers_per_s": round(len(samples) / elapsed),
-            **summary_ms(samples)}
+    return {
+        "questions": len(QUESTIONS),
+        "answers_per_s": round(len(samples) / elapsed),
+        **summary_ms(samples),
+    }
 
 
 def main() -> None:
@@ -86,15 +113,20 @@ def main() -> None:
     answers = bench_answers()
     parse = bench_parse()
     print("Conversation engine (in-process, one core)")
-    print(table([
-        ("load all calendars (first)", f"{load['first_load_ms']} ms", "≤ 200 ms"),
-        ("load all calendars p50", f"{load['p50_ms']} ms", ""),
-        ("answer p50", f"{answers['p50_ms']} ms", ""),
-        ("answer p99", f"{answers['p99_ms']} ms", "≤ 5 ms"),
-        ("answers per second", answers["answers_per_s"], ""),
-        ("parse_period p50 / p99", f"{parse['p50_ms']} / {parse['p99_ms']} ms", ""),
-        ("question mix", f"{answers['questions']} questions × 4 contexts × 4 times", ""),
-    ], ("measure", "value", "goal")))
+    print(
+        table(
+            [
+                ("load all calendars (first)", f"{load['first_load_ms']} ms", "≤ 200 ms"),
+                ("load all calendars p50", f"{load['p50_ms']} ms", ""),
+                ("answer p50", f"{answers['p50_ms']} ms", ""),
+                ("answer p99", f"{answers['p99_ms']} ms", "≤ 5 ms"),
+                ("answers per second", answers["answers_per_s"], ""),
+                ("parse_period p50 / p99", f"{parse['p50_ms']} / {parse['p99_ms']} ms", ""),
+                ("question mix", f"{answers['questions']} questions × 4 contexts × 4 times", ""),
+            ],
+            ("measure", "value", "goal"),
+        )
+    )
     path = save("conversation", {"load": load, "answers": answers, "parse_period": parse})
     print(f"saved {path.relative_to(ROOT)}")
 

@@ -528,6 +528,34 @@ def days_until(now: datetime, when: datetime) -> int:
     return (when.astimezone(BANGKOK).date() - now.astimezone(BANGKOK).date()).days
 
 
+def drop_echoes(phases: Iterable[Phase]) -> list[Phase]:
+    """Leave out phases that only repeat what another one says, keeping order.
+
+    - an untimed phase when a timed one of the same calendar and tool closes that day (NACC's
+      "prepare OIT data" ends on 30 June like "answer OIT", whose text gives ITAS's 17.00);
+    - a province or agency row repeating a national closing of the same tool that day (the
+      national row carries the ITAS time and is the one staff act on).
+    Rows without a tool are never echoes: they are the overlays' own steps.
+    """
+    phases = list(phases)
+
+    def day(p: Phase) -> date:
+        return p.closing.astimezone(BANGKOK).date()
+
+    timed = {(p.calendar, p.tool, day(p)) for p in phases if p.time_stated and p.tool}
+    national = {(p.tool, day(p)) for p in phases if p.scope == "national" and p.tool and p.closing}
+    return [
+        p
+        for p in phases
+        if p.closing is None
+        or not p.tool
+        or (
+            (p.time_stated or (p.calendar, p.tool, day(p)) not in timed)
+            and (p.scope == "national" or (p.tool, day(p)) not in national)
+        )
+    ]
+
+
 def by_tool(phases: Iterable[Phase], tool: str) -> list[Phase]:
     return [p for p in phases if p.tool == tool]
 

@@ -22,7 +22,7 @@ from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
 from itabot.answers import Answer, Context
-from itabot.calendar import Calendars, Phase, days_until
+from itabot.calendar import Calendars, Phase, days_until, drop_echoes
 from itabot.names import agency_key, resolve_province
 from itabot.thaidate import (
     BANGKOK,
@@ -426,26 +426,6 @@ def _is_anchor(phase: Phase) -> bool:
     return phase.scope == "national" and phase.time_stated
 
 
-def _drop_echoes(phases: list[Phase]) -> list[Phase]:
-    """Leave out what another phase already says.
-
-    - an untimed phase of a calendar when a timed one of the same tool closes that day
-      (NACC's "prepare OIT data" ends on 30 June like "answer OIT", whose text gives 17.00);
-    - a province or agency row repeating an ITAS closing of the same tool to the minute.
-    """
-    timed = {(p.calendar, p.tool, p.closing.date()) for p in phases if p.time_stated and p.closing}
-    itas = {(p.tool, p.closes_at) for p in phases if _is_anchor(p)}
-    return [
-        p
-        for p in phases
-        if p.closing is None
-        or (
-            (p.time_stated or (p.calendar, p.tool, p.closing.date()) not in timed)
-            and (p.scope == "national" or (p.tool, p.closes_at) not in itas)
-        )
-    ]
-
-
 def _soonest_first(phases: Iterable[Phase]) -> list[Phase]:
     return sorted(
         (p for p in phases if p.closing is not None),
@@ -654,7 +634,7 @@ def closing_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
     if anchors:
         last_anchor = max(p.closing for p in anchors)
         matching = [p for p in matching if _is_anchor(p) or p.closing <= last_anchor]
-    matching = _drop_echoes(matching)
+    matching = drop_echoes(matching)
     ahead = _ahead(matching, now)
     if not ahead:
         closed = sorted(_latest_per_calendar(matching), key=lambda p: (_scope_rank(p), p.closing))
@@ -677,7 +657,7 @@ def closing_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
 
 
 def next_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
-    ahead = _ahead(_drop_echoes(_select(phases, parsed)), ctx.now)
+    ahead = _ahead(drop_echoes(_select(phases, parsed)), ctx.now)
     if not ahead:
         return _nothing_ahead(ctx)
     return _answer("next", "กำหนดการถัดไป", ahead, ctx)
@@ -724,9 +704,9 @@ def _window_bounds(parsed: Parsed, now: datetime) -> tuple[datetime, datetime, s
 
 def window_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
     start, end, label = _window_bounds(parsed, ctx.now)
-    chosen = [p for p in _soonest_first(_drop_echoes(phases)) if start <= p.closing <= end]
+    chosen = [p for p in _soonest_first(drop_echoes(phases)) if start <= p.closing <= end]
     if not chosen:
-        ahead = _ahead(_drop_echoes(phases), ctx.now)
+        ahead = _ahead(drop_echoes(phases), ctx.now)
         if not ahead:
             return _nothing_ahead(ctx)
         return _answer("window", f"{label}ไม่มีกำหนดปิด", ahead[:1], ctx, body="กำหนดปิดถัดไปคือ")
@@ -735,9 +715,9 @@ def window_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
 
 def open_now_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
     current = [p for p in _select(phases, parsed) if p.is_open(ctx.now) and p.closing]
-    current = sorted(_drop_echoes(current), key=lambda p: (_scope_rank(p), p.closing))
+    current = sorted(drop_echoes(current), key=lambda p: (_scope_rank(p), p.closing))
     if not current:
-        ahead = _ahead(_drop_echoes(phases), ctx.now)
+        ahead = _ahead(drop_echoes(phases), ctx.now)
         if not ahead:
             return _nothing_ahead(ctx)
         return _answer("open_now", "ตอนนี้ไม่มีขั้นตอนที่เปิดอยู่", ahead[:1], ctx, body="ขั้นตอนถัดไปคือ")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -125,13 +126,16 @@ class Push(Base):
     kind: Mapped[str] = mapped_column(String(16), default="reminder")  # reminder | quota
     payload: Mapped[str] = mapped_column(Text)  # JSON list of LINE message objects
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    # pending → sent | failed (4xx other than 409/429: not retried)
+    # pending → sent | failed (4xx other than 409/429: not retried) | expired (stale: its day
+    # or its closings passed before LINE accepted it)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A reminder push not delivered by then is stale (the countdown in it is wrong): expired.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Reminder(Base):
@@ -142,6 +146,7 @@ class Reminder(Base):
         UniqueConstraint(
             "chat_id", "calendar", "phase_id", "offset_days", "fiscal_year", name="uq_reminder_once"
         ),
+        Index("ix_reminder_phase", "calendar", "phase_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -153,6 +158,9 @@ class Reminder(Base):
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     push_id: Mapped[int | None] = mapped_column(ForeignKey("push.id", ondelete="SET NULL"))
+    # pending (in a pending push) | sent | failed | expired | skipped (its day went by unsent
+    # and a later offset was due: never sent)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

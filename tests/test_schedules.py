@@ -34,8 +34,23 @@ def test_every_calendar_in_the_repo_passes_check(capsys):
 
 def test_list_json_has_the_documented_fields(capsys):
     rows = listed(capsys)
-    required = {"calendar", "fiscal_year", "scope", "owner", "id", "title", "tool", "indicators",
-                "detail", "notes", "responsible", "starts_on", "ends_on", "closes_at", "source"}
+    required = {
+        "calendar",
+        "fiscal_year",
+        "scope",
+        "owner",
+        "id",
+        "title",
+        "tool",
+        "indicators",
+        "detail",
+        "notes",
+        "responsible",
+        "starts_on",
+        "ends_on",
+        "closes_at",
+        "source",
+    }
     for row in rows:
         assert required <= row.keys()
         assert isinstance(row["fiscal_year"], int)
@@ -126,8 +141,7 @@ def test_next_years_calendar_is_one_new_file_with_dates_from_its_thai_text(tmp_p
     ("edit", "complaint"),
     [
         (("period: วันที่ ๑ - ๓๑ มีนาคม ๒๕๗๐", "period: วันที่ ๑ - ๓๑ เมษายน ๒๕๗๐"), "registration"),
-        (("period: วันที่ ๑ - ๓๑ มีนาคม ๒๕๗๐", "period: วันที่ ๑ - ๓๑ มีนาคม ๒๕๘๐"),
-         "นอกปีงบประมาณ"),
+        (("period: วันที่ ๑ - ๓๑ มีนาคม ๒๕๗๐", "period: วันที่ ๑ - ๓๑ มีนาคม ๒๕๘๐"), "นอกปีงบประมาณ"),
         (("tool: registration", "tool: ลงทะเบียน"), "tool"),
         (('source: {file: หนังสือ ป.ป.ช., row: "๑"}', "source: {}"), "source"),
         (("วันพุธที่ ๓๑", "วันจันทร์ที่ ๓๑"), "registration"),
@@ -140,7 +154,10 @@ def test_check_names_file_phase_and_problem(tmp_path: Path, edit, complaint):
     (tmp_path / "national-2570.yaml").write_text(NEXT_YEAR.replace(old, new), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "itabot", "schedules", "check", "--dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
     )
     assert result.returncode == 1
     assert "national-2570.yaml" in result.stderr
@@ -148,8 +165,9 @@ def test_check_names_file_phase_and_problem(tmp_path: Path, edit, complaint):
 
 
 def test_explicit_dates_that_disagree_with_the_period_are_refused(tmp_path: Path):
-    text = NEXT_YEAR.replace("    tool: registration\n",
-                             "    tool: registration\n    ends_on: 2027-03-30\n")
+    text = NEXT_YEAR.replace(
+        "    tool: registration\n", "    tool: registration\n    ends_on: 2027-03-30\n"
+    )
     (tmp_path / "national-2570.yaml").write_text(text, encoding="utf-8")
     _, problems = load_dir(tmp_path)
     assert any("ends_on" in str(p) and p.phase == "registration" for p in problems)

@@ -1,0 +1,233 @@
+"""Reminder pushes as LINE messages: one Flex bubble per closing, merged into one push per chat.
+
+Built with line-bot-sdk v3's models so the SDK validates them. LINE's limits shape the
+output: ≤ 5 message objects per push, ≤ 12 bubbles per carousel, altText ≤ 1,500 characters,
+text ≤ 5,000. More than 60 closings due at once (never seen in a real calendar, but an agency
+plan could be written that way) become four carousels and a text message listing the rest.
+
+The altText is the push's plain-text form: it is what a phone shows in the notification and
+the chat list, and what LINE shows where Flex cannot be drawn, so it carries everything that
+matters — the tool, the title, the date with its BE year, the time when stated, and the
+countdown (`อีก 7 วัน`, or `วันนี้ ปิดเวลา 17.00 น.` on the day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from linebot.v3.messaging import (
+    FlexBox,
+    FlexBubble,
+    FlexCarousel,
+    FlexMessage,
+    FlexText,
+    Message,
+    TextMessage,
+)
+
+from itabot.calendar import Phase
+from itabot.thaidate import BANGKOK, format_date_short
+
+MAX_MESSAGES = 5
+MAX_BUBBLES = 12
+MAX_ALT_TEXT = 1500
+MAX_TEXT = 5000
+TITLE_IN_ALT = 70  # characters of a phase title kept in one altText line
+
+TOOL_LABELS = {
+    "registration": "ลงทะเบียน ITAS",
+    "IIT": "IIT",
+    "EIT": "EIT",
+    "OIT": "OIT",
+    "OIT-appeal": "OIT ชี้แจงเพิ่มเติม",
+    "OIT-check": "OIT ตรวจให้คะแนน",
+    "screening": "กลั่นกรอง IIT/EIT",
+    "processing": "ประมวลผล",
+    "results": "ประกาศผล",
+}
+HEADER = "🔔 แจ้งเตือนกำหนดปิด ITA"
+_RED, _ORANGE, _BLUE, _GREY = "#D32F2F", "#EF6C00", "#1565C0", "#666666"
+
+
+class ReminderItem(Protocol):
+    """What a message needs from a due reminder (`reminder_planner.DueReminder` fits)."""
+
+    @property
+    def phase(self) -> Phase: ...
+
+    @property
+    def offset_days(self) -> int: ...
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+def tool_label(phase: Phase) -> str:
+    return TOOL_LABELS.get(phase.tool or "", phase.tool or "ITA")
+
+
+def scope_label(phase: Phase) -> str:
+    """Whose deadline it is: NACC's (ITAS), the province's own, or the agency's plan."""
+    if phase.scope == "national":
+        return "สำนักงาน ป.ป.ช. (ระบบ ITAS)"
+    if phase.scope == "province":
+        return f"กำหนดของจังหวัด{phase.province or phase.owner or ''}"
+    return f"แผนของ{phase.owner or 'หน่วยงาน'}"
+
+
+def _closing(phase: Phase) -> datetime:
+    closing = phase.closing
+    if closing is None:
+        raise ValueError(f"{phase.key} has no closing to remind of")
+    return closing.astimezone(BANGKOK)
+
+
+def closing_time_text(phase: Phase) -> str | None:
+    """ "17.00 น." when the source states a time; None when the phase just ends with its day."""
+    if not phase.time_stated:
+        return None
+    return f"{_closing(phase):%H.%M} น."
+
+
+def closing_text(phase: Phase) -> str:
+    """ "ปิด 30 มิ.ย. 2569 เวลา 17.00 น." or "ปิด 10 มิ.ย. 2569 (วันสุดท้าย)"."""
+    when = format_date_short(_closing(phase).date())
+    clock = closing_time_text(phase)
+    return f"ปิด {when} เวลา {clock}" if clock else f"ปิด {when} (วันสุดท้าย)"
+
+
+def countdown_text(phase: Phase, offset_days: int) -> str:
+    """ "อีก 7 วัน", "พรุ่งนี้ (อีก 1 วัน)", "วันนี้ ปิดเวลา 17.00 น." or "วันนี้ วันสุดท้าย"."""
+    if offset_days <= 0:
+        clock = closing_time_text(phase)
+        return f"วันนี้ ปิดเวลา {clock}" if clock else "วันนี้ วันสุดท้าย"
+    if offset_days == 1:
+        return "พรุ่งนี้ (อีก 1 วัน)"
+    return f"อีก {offset_days} วัน"
+
+
+def _whose(phase: Phase) -> str:
+    """A province's or an agency's own deadline is marked; NACC's (ITAS) is the unmarked case."""
+    if phase.scope == "province":
+        return f" [จ.{phase.province or phase.owner or ''}]"
+    if phase.scope == "agency":
+        return f" [{phase.owner or 'แผนหน่วยงาน'}]"
+    return ""
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def reminder_line(phase: Phase, offset_days: int) -> str:
+    """One closing in plain text, the tool first, e.g.
+    "• OIT: ตอบและอนุมัติข้อมูลตามแบบวัด OIT — ปิด 30 มิ.ย. 2569 เวลา 17.00 น. (อีก 7 วัน)".
+    """
+    head = f"{tool_label(phase)}: {_short(phase.title, TITLE_IN_ALT)}{_whose(phase)}"
+    if offset_days <= 0:
+        when = format_date_short(_closing(phase).date())
+        return f"• {head} — {countdown_text(phase, offset_days)} ({when})"
+    return f"• {head} — {closing_text(phase)} ({countdown_text(phase, offset_days)})"
+
+
+def alt_text(items: Sequence[ReminderItem], header: str = HEADER) -> str:
+    """The plain-text form of a set of closings, cut to LINE's 1,500 characters by whole
+    lines (never mid-date), ending with how many were left out."""
+    lines = [reminder_line(i.phase, i.offset_days) for i in items]
+    return _fit([header, *lines], MAX_ALT_TEXT)
+
+
+def _fit(lines: list[str], limit: int) -> str:
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for n, line in enumerate(lines):
+        more = f"\n… และอีก {len(lines) - n} รายการ"
+        if len("\n".join([*kept, line])) + len(more) > limit:
+            return "\n".join(kept) + more
+        kept.append(line)
+    return "\n".join(kept)  # pragma: no cover - the loop always returns once over the limit
+
+
+# --- Flex ------------------------------------------------------------------------------------
+
+
+def _colour(offset_days: int) -> str:
+    return _RED if offset_days <= 0 else _ORANGE if offset_days <= 1 else _BLUE
+
+
+def reminder_bubble(phase: Phase, offset_days: int) -> FlexBubble:
+    """A card: the tool and whose deadline in the header, the title, the closing, the countdown."""
+    colour = _colour(offset_days)
+    header = FlexBox(
+        layout="vertical",
+        background_color=colour,
+        padding_all="12px",
+        contents=[
+            FlexText(text=tool_label(phase), weight="bold", size="lg", color="#FFFFFF"),
+            FlexText(text=scope_label(phase), size="xs", color="#FFFFFF", wrap=True),
+        ],
+    )
+    body = FlexBox(
+        layout="vertical",
+        spacing="sm",
+        contents=[
+            FlexText(text=phase.title, weight="bold", size="sm", wrap=True, max_lines=4),
+            FlexText(text=closing_text(phase), size="sm", color=_GREY, wrap=True),
+            FlexText(
+                text=countdown_text(phase, offset_days),
+                size="xl",
+                weight="bold",
+                color=colour,
+                wrap=True,
+            ),
+        ],
+    )
+    return FlexBubble(size="kilo", header=header, body=body)
+
+
+def _flex(items: Sequence[ReminderItem], header: str) -> FlexMessage:
+    bubbles = [reminder_bubble(i.phase, i.offset_days) for i in items]
+    contents = bubbles[0] if len(bubbles) == 1 else FlexCarousel(contents=bubbles)
+    return FlexMessage(alt_text=alt_text(items, header), contents=contents)
+
+
+def _chunks(items: Sequence[ReminderItem], size: int) -> list[Sequence[ReminderItem]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def reminder_messages(items: Sequence[ReminderItem]) -> list[Message]:
+    """One push's messages for everything due for a chat at once (≤ 5 message objects)."""
+    if not items:
+        raise ValueError("no reminders to build a message from")
+    max_flex = MAX_BUBBLES * MAX_MESSAGES
+    if len(items) <= max_flex:
+        chunks = _chunks(items, MAX_BUBBLES)
+        rest: Sequence[ReminderItem] = ()
+    else:
+        shown = MAX_BUBBLES * (MAX_MESSAGES - 1)
+        chunks, rest = _chunks(items[:shown], MAX_BUBBLES), items[shown:]
+    messages: list[Message] = []
+    for n, chunk in enumerate(chunks, start=1):
+        header = HEADER if len(chunks) == 1 and not rest else f"{HEADER} ({n}/{len(chunks)})"
+        messages.append(_flex(chunk, header))
+    if rest:
+        lines = [f"และอีก {len(rest)} รายการ:"] + [
+            reminder_line(i.phase, i.offset_days) for i in rest
+        ]
+        messages.append(TextMessage(text=_fit(lines, MAX_TEXT)))
+    return messages
+
+
+def plain_text(messages: Sequence[Message]) -> str:
+    """What a push says without Flex: the altTexts and texts, in order (for logs and `plan`)."""
+    parts = []
+    for m in messages:
+        if isinstance(m, FlexMessage):
+            parts.append(m.alt_text)
+        elif isinstance(m, TextMessage):
+            parts.append(m.text)
+    return "\n".join(parts)
