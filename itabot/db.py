@@ -36,6 +36,9 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL is still corruption-safe; it skips the fsync on every commit
+            # (5.5 ms each on this disk), risking only the last commits on a power cut.
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 

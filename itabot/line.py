@@ -53,6 +53,9 @@ _WIRE_CACHE_SIZE = 512
 _ERROR_TEXT_LIMIT = 300
 
 
+POOL_SIZE = 32
+
+
 class PushOutcome(str, Enum):  # noqa: UP042 - the interface the reminders code was written against
     SENT = "sent"
     ALREADY_ACCEPTED = "already_accepted"  # 409: an earlier try with this retry key was accepted
@@ -180,6 +183,9 @@ class SdkLineGateway:
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         configuration = Configuration(host=base_url, access_token=access_token)
+        # The SDK's pool holds 5 × CPUs connections; the reminder dispatcher sends from up to
+        # 16 threads, and a pool smaller than that drops connections ("pool is full").
+        configuration.connection_pool_maxsize = POOL_SIZE
         configuration.retries = urllib3.Retry(
             total=None, connect=2, read=0, redirect=0, status=0, other=0
         )
