@@ -470,14 +470,16 @@ def _title_search(parsed: Parsed, phases: list[Phase]) -> list[Phase]:
 
 
 def owner_label(phase: Phase) -> str:
+    """Whose deadline it is: NACC's system, the province's, or the agency's own plan."""
     if phase.scope == "national":
         return "สำนักงาน ป.ป.ช. (ระบบ ITAS)"
     if phase.scope == "province":
-        return f"จังหวัด{phase.owner}"
+        return f"จังหวัด{phase.owner}" if phase.owner else "จังหวัด"
     return phase.owner or "หน่วยงาน"
 
 
 def countdown(now: datetime, when: datetime) -> str:
+    """ "อีก 10 วัน", "วันนี้", "อีก 1 วัน (พรุ่งนี้)", or how long ago it closed."""
     days = days_until(now, when)
     if when < now:
         return "ปิดไปแล้ว" if days == 0 else f"ปิดไปแล้วเมื่อ {-days} วันก่อน"

@@ -32,6 +32,7 @@ from linebot.v3.messaging import (
 
 from itabot.answers import Answer
 from itabot.calendar import Phase, days_until
+from itabot.conversation import countdown, owner_label
 from itabot.thaidate import BANGKOK, format_closing, format_date_long
 
 MAX_MESSAGES = 5
@@ -109,27 +110,6 @@ def quick_reply(questions: Iterable[str]) -> QuickReply | None:
 
 
 # --- the phase card ------------------------------------------------------------------------
-
-
-def owner_label(phase: Phase) -> str:
-    """Whose deadline it is: NACC's system, the province's, or the agency's own plan."""
-    if phase.scope == "national":
-        return "สำนักงาน ป.ป.ช. (ระบบ ITAS)"
-    if phase.scope == "province":
-        return f"จังหวัด{phase.owner}" if phase.owner else "จังหวัด"
-    return phase.owner or "หน่วยงาน"
-
-
-def countdown(now: datetime, when: datetime) -> str:
-    """ "อีก 10 วัน", "วันนี้", "อีก 1 วัน (พรุ่งนี้)", or how long ago it closed."""
-    days = days_until(now, when)
-    if when < now:
-        return "ปิดไปแล้ว" if days == 0 else f"ปิดไปแล้วเมื่อ {-days} วันก่อน"
-    if days == 0:
-        return "วันนี้"
-    if days == 1:
-        return "อีก 1 วัน (พรุ่งนี้)"
-    return f"อีก {days} วัน"
 
 
 def _countdown_color(now: datetime, when: datetime) -> str:
