@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from itabot import db
+from itabot import db, reminder_claim
 from itabot import reminder_dispatch as rd
 from itabot.line import PushOutcome
 from itabot.models import QuotaNotice, Reminder
@@ -217,7 +217,7 @@ def test_a_conflict_inside_a_batch_is_redone_chat_by_chat(
         calls.append(chat_id)
         return set() if len(calls) == 1 else real(session, due, chat_id)
 
-    monkeypatch.setattr(rd, "ledger_keys", blind_first_time)
+    monkeypatch.setattr(reminder_claim, "ledger_keys", blind_first_time)
     report = run(settings, calendars, FakeGateway(), SEVEN_DAYS_BEFORE)
     assert (report.claimed, report.already_claimed, report.pushes_created) == (3, 1, 2)
     assert sorted(r.phase for r in ledger(url) if r.chat_id == GROUP) == sorted(IIT_AND_OIT)

@@ -1,0 +1,304 @@
+"""Step 2 of the reminder dispatcher: chats in, due reminders claimed in the ledger.
+
+Each due reminder becomes a `reminder` ledger row (unique: chat, calendar, phase, offset, fiscal
+year), inserted with its chat's `push` outbox row (a fresh UUID4 retry key, the merged messages as
+JSON, status pending) in one transaction. A unique-key conflict means another dispatcher or an
+earlier run already has it: it is not claimed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from itabot.calendar import Calendars
+from itabot.config import Settings, parse_remind_days, parse_remind_time
+from itabot.line import messages_to_json
+from itabot.models import Agency, Chat
+from itabot.reminder_messages import reminder_messages
+from itabot.reminder_planner import (
+    ChatPlanInput,
+    DueReminder,
+    ReminderDefaults,
+    by_chat,
+    end_of_day,
+    plan,
+)
+from itabot.reminder_report import DispatchReport
+from itabot.reminder_store import PUSH, REMINDER, _chunks, _utc
+
+# The dispatcher's logger, as before the split: operators' filters and the tests' caplog
+# keep working whichever module logs.
+log = logging.getLogger("itabot.reminder_dispatch")
+
+CHATS_PER_TRANSACTION = 500  # ledger claims per transaction (a conflict redoes them one by one)
+
+
+# --- chats in ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _chat_days(raw: str | None) -> tuple[int, ...] | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_remind_days(raw)
+    except ValueError:
+        log.warning("chat remind_days %r unreadable: using the deployment default", raw)
+        return None
+
+
+@lru_cache(maxsize=256)
+def _chat_time(raw: str | None) -> time | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_remind_time(raw)
+    except ValueError:
+        log.warning("chat remind_time %r unreadable: using the deployment default", raw)
+        return None
+
+
+def load_chats(sessions: sessionmaker[Session]) -> list[ChatPlanInput]:
+    """Active, unmuted chats bound to an agency — the only ones that can be due."""
+    stmt = (
+        select(
+            Chat.id,
+            Chat.type,
+            Chat.active,
+            Chat.remind_enabled,
+            Chat.remind_days,
+            Chat.remind_time,
+            Agency.province,
+            Agency.name,
+            Agency.kind,
+        )
+        .join(Agency, Chat.agency_id == Agency.id)
+        .where(Chat.active.is_(True), Chat.remind_enabled.is_(True))
+        .order_by(Chat.id)
+    )
+    with sessions() as session:
+        rows = session.execute(stmt).all()
+    return [
+        ChatPlanInput(
+            chat_id=r.id,
+            chat_type=r.type,
+            province=r.province,
+            agency_name=r.name,
+            agency_kind=r.kind,
+            active=r.active,
+            remind_enabled=r.remind_enabled,
+            remind_days=_chat_days(r.remind_days),
+            remind_time=_chat_time(r.remind_time),
+        )
+        for r in rows
+    ]
+
+
+def plan_from_db(
+    sessions: sessionmaker[Session], calendars: Calendars, settings: Settings, now: datetime
+) -> list[DueReminder]:
+    return plan(calendars, load_chats(sessions), now, ReminderDefaults.from_settings(settings))
+
+
+# --- step 2: claim in the ledger ------------------------------------------------------------
+
+LedgerKey = tuple[str, str, str, int, int]
+
+
+def ledger_keys(session: Session, due: Sequence[DueReminder], chat_id: str | None = None) -> set:
+    """Ledger keys already taken for the phases in `due` (any status: sent, pending, skipped)."""
+    if not due:
+        return set()
+    phases = sorted({(r.phase.calendar, r.phase.id) for r in due})
+    stmt = select(
+        REMINDER.c.chat_id,
+        REMINDER.c.calendar,
+        REMINDER.c.phase_id,
+        REMINDER.c.offset_days,
+        REMINDER.c.fiscal_year,
+    ).where(or_(*(and_(REMINDER.c.calendar == c, REMINDER.c.phase_id == p) for c, p in phases)))
+    if chat_id is not None:
+        stmt = stmt.where(REMINDER.c.chat_id == chat_id)
+    return {tuple(row) for row in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class _ChatClaim:
+    """One chat's new ledger rows and the push that will carry them."""
+
+    chat_id: str
+    reminders: tuple[DueReminder, ...]
+    skips: tuple[tuple[DueReminder, int, datetime], ...]
+    payload: str
+    expires_at: datetime
+
+
+class _Payloads:
+    """Messages JSON per distinct set of (phase, offset): 10,000 chats share a handful."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, str] = {}
+
+    def __call__(self, reminders: Sequence[DueReminder]) -> str:
+        key = tuple((r.phase.key, r.phase.fiscal_year, r.offset_days) for r in reminders)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = messages_to_json(reminder_messages(reminders))
+        return hit
+
+
+def _chat_claim(
+    chat_id: str, items: Sequence[DueReminder], taken: set, payloads: _Payloads, now: datetime
+) -> _ChatClaim | None:
+    """What is left to claim for a chat once the ledger's keys are taken out (None: nothing)."""
+    fresh = tuple(r for r in items if r.key not in taken)
+    if not fresh:
+        return None
+    skips, seen = [], set()
+    for r in fresh:
+        for offset, when in r.skipped:
+            key = r.ledger_key(offset)
+            if key not in taken and key not in seen:
+                seen.add(key)
+                skips.append((r, offset, when))
+    expires = min(max(r.closes_at for r in fresh), end_of_day(now))
+    return _ChatClaim(chat_id, fresh, tuple(skips), payloads(fresh), expires)
+
+
+def _insert_claims(session: Session, claims: Sequence[_ChatClaim], now: datetime) -> None:
+    """Push rows first (their ids), then the ledger rows pointing at them; one transaction."""
+    now_utc = _utc(now)
+    push_rows = [
+        {
+            "chat_id": c.chat_id,
+            "retry_key": str(uuid.uuid4()),
+            "kind": "reminder",
+            "payload": c.payload,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now_utc,
+            "expires_at": _utc(c.expires_at),
+        }
+        for c in claims
+    ]
+    # Ids come back mapped by retry key: asking for them in parameter order would make SQLite
+    # insert row by row.
+    ids = dict(
+        session.execute(insert(PUSH).returning(PUSH.c.retry_key, PUSH.c.id), push_rows).all()
+    )
+    ledger = []
+    for claim, row in zip(claims, push_rows, strict=True):
+        push_id = ids[row["retry_key"]]
+        for r in claim.reminders:
+            ledger.append(_ledger_row(r, r.offset_days, r.due_at, push_id, "pending", now_utc))
+        for r, offset, when in claim.skips:
+            ledger.append(_ledger_row(r, offset, when, None, "skipped", now_utc))
+    session.execute(insert(REMINDER), ledger)
+
+
+def _ledger_row(
+    r: DueReminder, offset: int, due_at: datetime, push_id: int | None, status: str, now_utc
+) -> dict[str, Any]:
+    return {
+        "chat_id": r.chat_id,
+        "calendar": r.phase.calendar,
+        "phase_id": r.phase.id,
+        "offset_days": offset,
+        "fiscal_year": r.phase.fiscal_year,
+        "closes_at": _utc(r.closes_at),
+        "due_at": _utc(due_at),
+        "push_id": push_id,
+        "status": status,
+        "created_at": now_utc,
+    }
+
+
+def _count_claims(report: DispatchReport, claims: Sequence[_ChatClaim]) -> None:
+    report.count("pushes_created", len(claims))
+    report.count("claimed", sum(len(c.reminders) for c in claims))
+    report.count("skipped", sum(len(c.skips) for c in claims))
+
+
+def _claim_one_chat(
+    sessions: sessionmaker[Session],
+    chat_id: str,
+    items: Sequence[DueReminder],
+    payloads: _Payloads,
+    now: datetime,
+    report: DispatchReport,
+) -> None:
+    """The careful path after a conflict: re-read this chat's ledger, claim what is left."""
+    try:
+        with sessions.begin() as session:
+            taken = ledger_keys(session, items, chat_id)
+            claim = _chat_claim(chat_id, items, taken, payloads, now)
+            if claim is not None:
+                _insert_claims(session, [claim], now)
+    except IntegrityError:
+        log.info("reminders for %s claimed by another dispatcher meanwhile", chat_id)
+        report.count("already_claimed", len(items))
+        return
+    fresh = len(claim.reminders) if claim else 0
+    report.count("already_claimed", len(items) - fresh)
+    if claim is not None:
+        _count_claims(report, [claim])
+
+
+def _claim_batch(
+    sessions: sessionmaker[Session],
+    batch: Sequence[tuple[str, list[DueReminder]]],
+    taken: set,
+    payloads: _Payloads,
+    now: datetime,
+    report: DispatchReport,
+) -> None:
+    """One transaction for a batch of chats; on a conflict, chat by chat."""
+    claims = {}
+    for chat_id, items in batch:
+        claim = _chat_claim(chat_id, items, taken, payloads, now)
+        if claim is not None:
+            claims[chat_id] = claim
+    report.count("already_claimed", sum(len(i) for c, i in batch if c not in claims))
+    if not claims:
+        return
+    try:
+        with sessions.begin() as session:
+            _insert_claims(session, list(claims.values()), now)
+    except IntegrityError:
+        log.info("ledger conflict in a batch: another dispatcher is running; chat by chat")
+        for chat_id, items in batch:
+            if chat_id in claims:
+                _claim_one_chat(sessions, chat_id, items, payloads, now, report)
+        return
+    planned = sum(len(i) for c, i in batch if c in claims)
+    report.count("already_claimed", planned - sum(len(c.reminders) for c in claims.values()))
+    _count_claims(report, list(claims.values()))
+
+
+def claim_due(
+    sessions: sessionmaker[Session],
+    due: Sequence[DueReminder],
+    now: datetime,
+    report: DispatchReport,
+) -> None:
+    """Step 2. Chats are claimed in batches (one transaction each: 10,000 chats, 20 commits);
+    the ledger's unique key is the arbiter, so a batch that meets a key claimed meanwhile by
+    another dispatcher is rolled back and redone chat by chat."""
+    groups = list(by_chat(due).items())
+    if not groups:
+        return
+    payloads = _Payloads()
+    with sessions() as session:
+        taken = ledger_keys(session, due)
+    for batch in _chunks(groups, CHATS_PER_TRANSACTION):
+        _claim_batch(sessions, batch, taken, payloads, now, report)
