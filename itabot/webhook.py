@@ -583,15 +583,15 @@ def _jobs(events: list[Event], text: str) -> list[Job]:
 @bp.post("/callback")
 def callback() -> Response:
     rt = runtime()
+    body = _read_body()  # size first: at most 1 MiB + 1 byte is ever read
+    if body is None:
+        return _refuse(413, "request body too large")
     if rt.parser is None:
         rt.warn_no_secret_once()
         return _refuse(400, "channel secret not configured")
     signature = request.headers.get("X-Line-Signature", "")
     if not signature:
         return _refuse(400, "missing signature")
-    body = _read_body()
-    if body is None:
-        return _refuse(413, "request body too large")
     parsed = _parse(rt, body, signature)
     if isinstance(parsed, Response):
         return parsed

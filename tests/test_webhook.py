@@ -139,6 +139,12 @@ def test_a_body_over_one_mib_is_refused_with_413_unread(client, fake_line, line_
     assert rows(line_settings) == [] and fake_line.requests == []
 
 
+def test_an_oversized_body_is_413_even_without_a_signature(client, fake_line, line_settings):
+    response = client.post("/callback", data=b"x" * (2 * 1024 * 1024))
+    assert response.status_code == 413
+    assert rows(line_settings) == [] and fake_line.requests == []
+
+
 def test_a_chunked_body_over_one_mib_is_refused_after_reading_one_mib(app, fake_line):
     """No Content-Length (a chunked upload, which gunicorn passes on): read at most ~1 MiB."""
     from werkzeug.test import EnvironBuilder, run_wsgi_app
