@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -498,31 +498,6 @@ class Calendars:
         return [c for c in self.calendars if c.scope == "agency"]
 
 
-def phases_of(calendars: Iterable[Calendar]) -> list[Phase]:
-    return [p for cal in calendars for p in cal.phases]
-
-
-def upcoming(phases: Iterable[Phase], now: datetime) -> list[Phase]:
-    """Phases whose closing is still ahead, soonest first."""
-    ahead = [p for p in phases if p.closing is not None and p.closing >= now]
-    return sorted(ahead, key=lambda p: (p.closing, p.scope != "national"))
-
-
-def open_now(phases: Iterable[Phase], now: datetime) -> list[Phase]:
-    return sorted(
-        (p for p in phases if p.is_open(now)),
-        key=lambda p: p.closing or datetime.max.replace(tzinfo=BANGKOK),
-    )
-
-
-def closing_between(phases: Iterable[Phase], start: datetime, end: datetime) -> list[Phase]:
-    """Phases whose closing falls in [start, end]."""
-    return sorted(
-        (p for p in phases if p.closing is not None and start <= p.closing <= end),
-        key=lambda p: p.closing,
-    )
-
-
 def days_until(now: datetime, when: datetime) -> int:
     """Whole calendar days from today to the closing day, in Bangkok (0 = today)."""
     return (when.astimezone(BANGKOK).date() - now.astimezone(BANGKOK).date()).days
@@ -554,20 +529,3 @@ def drop_echoes(phases: Iterable[Phase]) -> list[Phase]:
             and (p.scope == "national" or (p.tool, day(p)) not in national)
         )
     ]
-
-
-def by_tool(phases: Iterable[Phase], tool: str) -> list[Phase]:
-    return [p for p in phases if p.tool == tool]
-
-
-def by_indicator(phases: Iterable[Phase], indicator: int) -> list[Phase]:
-    return [p for p in phases if indicator in p.indicators]
-
-
-def week_bounds(now: datetime) -> tuple[datetime, datetime]:
-    today = now.astimezone(BANGKOK).date()
-    monday = today - timedelta(days=today.weekday())
-    return (
-        datetime.combine(monday, time(0), tzinfo=BANGKOK),
-        datetime.combine(monday + timedelta(days=6), time(23, 59, 59), tzinfo=BANGKOK),
-    )

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
@@ -463,7 +464,13 @@ def _title_search(parsed: Parsed, phases: list[Phase]) -> list[Phase]:
     }
     if not words:
         return []
-    return [p for p in phases if any(w in normalise(p.title) for w in words)]
+    return [p for p in phases if any(w in _title_key(p.title) for w in words)]
+
+
+@lru_cache(maxsize=1024)
+def _title_key(title: str) -> str:
+    """A phase title in `normalise`d form, computed once per title, not once per question."""
+    return normalise(title)
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -730,11 +737,18 @@ def responsible_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Ans
     """The agency's own plan names its divisions, the province its units, NACC the least:
     most specific first, each with what it is responsible for and when."""
     label = _topic_label(parsed)
-    chosen = [p for p in phases if p.responsible]
     if parsed.topics or parsed.indicator:
-        chosen = _select(chosen, parsed)
+        chosen = _select([p for p in phases if p.responsible], parsed)
     else:
-        chosen = _title_search(parsed, chosen)
+        found = _title_search(parsed, phases)
+        if not found:
+            return _plain(
+                "responsible",
+                "ต้องการทราบผู้รับผิดชอบเรื่องไหนครับ ระบุเครื่องมือหรือตัวชี้วัด เช่น "
+                '"ใครรับผิดชอบ OIT" หรือ "ตัวชี้วัดที่ 9 ใครรับผิดชอบ"',
+                ctx,
+            )
+        chosen = [p for p in found if p.responsible]
         label = "เรื่องนี้"
     if not chosen:
         return _plain(
@@ -763,14 +777,7 @@ def answer(text: str, ctx: Context, calendars: Calendars) -> Answer:
     phases = applicable_phases(ctx, calendars)
     about_something = bool(parsed.topics or parsed.indicator)
     if parsed.asks_who:
-        if about_something or _title_search(parsed, phases):
-            return responsible_answer(parsed, phases, ctx)
-        return _plain(
-            "responsible",
-            "ต้องการทราบผู้รับผิดชอบเรื่องไหนครับ ระบุเครื่องมือหรือตัวชี้วัด เช่น "
-            '"ใครรับผิดชอบ OIT" หรือ "ตัวชี้วัดที่ 9 ใครรับผิดชอบ"',
-            ctx,
-        )
+        return responsible_answer(parsed, phases, ctx)
     if about_something:
         if parsed.asks_now and not parsed.asks_when:
             return open_now_answer(parsed, phases, ctx)

@@ -37,10 +37,6 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def has_control_chars(text: str) -> bool:
-    return bool(_CONTROL_RE.search(text))
-
-
 @cache
 def province_table() -> dict[str, str]:
     """key → official Thai name, for names and abbreviations (กทม, สร, …)."""
