@@ -353,7 +353,11 @@ def _indicator_in(norm: str, topics: tuple[str, ...]) -> int | None:
     return by_name
 
 
+@lru_cache(maxsize=2048)
 def parse_question(text: str) -> Parsed:
+    """What a text asks. Cached by text (`Parsed` is immutable): staff tap the same quick
+    replies and ask the same few questions, and parsing (PyThaiNLP normalising, tokenising a
+    typo) is half the cost of an answer."""
     norm = normalise(text)
     topics = _topics_in(norm)
     window = next((w for w, words in WINDOW_WORDS if _has_any(norm, words)), None)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from itabot import admin
 from itabot.answers import Answer, Context
-from itabot.chats import CHAT_TYPES, binding_of, chat_type_of, is_valid_chat_id, touch_chat
+from itabot.chats import CHAT_TYPES, Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.config import Settings
 from itabot.conversation import answer as answer_question
 from itabot.db import session_scope
@@ -37,6 +37,38 @@ def _touch(session: Session, chat_id: str | None, chat_type: str | None) -> Chat
     chat = touch_chat(session, chat_id, kind)
     session.commit()
     return chat
+
+
+def context_from_binding(
+    binding: Binding | None,
+    settings: Settings,
+    *,
+    now: datetime,
+    user_id: str | None,
+    chat_id: str | None,
+    chat_type: str | None,
+    province: str | None = None,
+    agency: str | None = None,
+) -> Context | None:
+    """The context straight from a binding already read (`chats.binding_of` with the sender);
+    None when the chat needs a write first: unknown, inactive, or its type changed."""
+    if binding is None or not is_valid_chat_id(chat_id):
+        return None
+    assert chat_id is not None
+    kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
+    if binding.chat_id != chat_id or not binding.active or binding.chat_type != kind:
+        return None
+    if province is None and agency is None:
+        province, agency = binding.province, binding.agency
+    return Context(
+        now=now,
+        province=province,
+        agency=agency,
+        user_id=user_id,
+        chat_id=chat_id,
+        chat_type=kind,
+        is_admin=bool(user_id) and (user_id in settings.admin_ids or binding.sender_is_admin),
+    )
 
 
 def resolve_context(
@@ -57,35 +89,29 @@ def resolve_context(
     On every question, so it is one indexed read for a known chat (binding and the sender's
     admin row together); only a new or returning chat pays for `touch_chat`'s write.
     """
+    where = {"user_id": user_id, "chat_id": chat_id, "chat_type": chat_type}
     bound_province = bound_agency = None
     sender_is_admin = bool(user_id) and user_id in settings.admin_ids
     if is_valid_chat_id(chat_id):
         assert chat_id is not None
         kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
         binding = binding_of(session, chat_id, sender=None if sender_is_admin else user_id)
-        if binding is not None and binding.active and binding.chat_type == kind:
-            bound_province, bound_agency = binding.province, binding.agency
-            sender_is_admin = sender_is_admin or binding.sender_is_admin
-        else:
-            chat = _touch(session, chat_id, kind)
-            assert chat is not None
-            if chat.agency is not None:
-                bound_province, bound_agency = chat.agency.province, chat.agency.name
-            sender_is_admin = sender_is_admin or admin.is_admin(session, settings, user_id)
-        chat_type = kind
+        known = context_from_binding(
+            binding, settings, now=now, **where, province=province, agency=agency
+        )
+        if known is not None:
+            return known
+        chat = _touch(session, chat_id, kind)
+        assert chat is not None
+        if chat.agency is not None:
+            bound_province, bound_agency = chat.agency.province, chat.agency.name
+        sender_is_admin = sender_is_admin or admin.is_admin(session, settings, user_id)
+        where["chat_type"] = kind
     elif user_id and not sender_is_admin:
         sender_is_admin = admin.is_admin(session, settings, user_id)
     if province is None and agency is None:
         province, agency = bound_province, bound_agency
-    return Context(
-        now=now,
-        province=province,
-        agency=agency,
-        user_id=user_id,
-        chat_id=chat_id,
-        chat_type=chat_type,
-        is_admin=sender_is_admin,
-    )
+    return Context(now=now, province=province, agency=agency, is_admin=sender_is_admin, **where)
 
 
 def handle_message(
@@ -98,14 +124,31 @@ def handle_message(
     chat_type: str | None = None,
     province: str | None = None,
     agency: str | None = None,
+    binding: Binding | None = None,
 ) -> Answer:
-    """Answer one text. `province`/`agency` override the chat's binding (console context)."""
+    """Answer one text. `province`/`agency` override the chat's binding (console context).
+
+    `binding` is the chat's binding when the caller has already read it (the webhook reads it
+    in the transaction that records the event): a known, active chat then costs no database
+    work here at all."""
     text = text or ""
     settings = services.settings
     if admin.is_command(text):
         return _run_command(
             text, settings, now=now, user_id=user_id, chat_id=chat_id, chat_type=chat_type
         )
+    known = context_from_binding(
+        binding,
+        settings,
+        now=now,
+        user_id=user_id,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        province=province,
+        agency=agency,
+    )
+    if known is not None:
+        return answer_question(text, known, services.calendars)
     if chat_id or user_id:
         try:
             with session_scope(settings.database_url) as session:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum, auto
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -168,8 +169,10 @@ def format_date_long(d: date) -> str:
     return thai_strftime(d, "%Aที่ %-d %B %Y")
 
 
+@lru_cache(maxsize=1024)
 def format_closing(dt: datetime) -> str:
-    """ "วันอังคารที่ 30 มิถุนายน 2569 เวลา 17.00 น.", always in Bangkok time."""
+    """ "วันอังคารที่ 30 มิถุนายน 2569 เวลา 17.00 น.", always in Bangkok time. Cached: a calendar
+    has a few dozen closings, and `thai_strftime` is a good part of answering a question."""
     local = _in_bangkok(dt)
     return f"{format_date_long(local.date())} เวลา {_format_time(local)}"
 

@@ -13,6 +13,7 @@ reply is already out when LINE hears 200, and otherwise it finishes in the backg
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -39,6 +40,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from itabot import db
+from itabot.chats import Binding, binding_of
 from itabot.line import LineGateway
 from itabot.messages import answer_to_messages, apology_messages, greeting_messages
 from itabot.models import WebhookEvent
@@ -52,6 +54,7 @@ bp = Blueprint("webhook", __name__)
 MAX_BODY = 1024 * 1024  # LINE's bodies are a few KB; anything near 1 MiB is not from LINE
 REPLY_WAIT = 0.25  # seconds /callback waits for the reply before answering 200 regardless
 POOL_WORKERS = 4
+STATUS_LINGER = 0.2  # seconds a handled event's status may wait for a transaction to ride on
 POOL_BACKLOG = 200  # accepted-but-unhandled events per process before new ones are shed
 STALE_AFTER = timedelta(minutes=5)
 SWEEP_EVERY = 300.0  # seconds between sweeps of events a dead worker left `received`
@@ -78,6 +81,7 @@ class Job:
     text: str | None = None
     mentions_bot: bool = False
     redelivery: bool = False
+    binding: Binding | None = None  # the chat's binding, read when the event was recorded
 
 
 def _source(event: Event) -> tuple[str | None, str | None, str | None]:
@@ -157,6 +161,8 @@ class WebhookRuntime:
         secret = self.services.settings.line_channel_secret
         self.parser = WebhookParser(secret) if secret else None
         self.marks = StatusWriter(self.database_url)
+        # On a worker's exit (after the reply pool has drained): write what is still waiting.
+        atexit.register(self.marks.flush)
 
     @property
     def database_url(self) -> str:
@@ -207,6 +213,7 @@ class WebhookRuntime:
             with self._lock:
                 pending = set(self._pending)
             if not pending:
+                self.marks.flush()
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -265,40 +272,65 @@ def _insert_ignoring_duplicates(conn: Connection, row: dict[str, Any]) -> bool:
         return False
 
 
-def record_events(database_url: str, jobs: list[Job]) -> list[Job]:
+def record_events(
+    database_url: str, jobs: list[Job], statuses: StatusWriter | None = None
+) -> list[Job]:
     """Store every job's event in one transaction; return the jobs seen for the first time.
-    Events we do not act on are stored as `done` straight away (a trail, and no sweep)."""
+    Events we do not act on are stored as `done` straight away (a trail, and no sweep).
+
+    The same transaction reads each fresh question's chat binding (so answering needs no
+    database round trip of its own) and writes the statuses of events handled since the last
+    one (`statuses`): one connection and one commit per message, not three."""
     now = datetime.now(UTC)
     fresh = []
-    with db.engine_for(database_url).begin() as conn:
-        for job in jobs:
-            handled_later = needs_handling(job)
-            row = {
-                "id": job.event_id,
-                "event_type": job.event_type,
-                "chat_id": job.chat_id,
-                "status": "received" if handled_later else "done",
-                "received_at": now,
-                "handled_at": None if handled_later else now,
-                "error": None,
-            }
-            if _insert_ignoring_duplicates(conn, row):
-                fresh.append(job)
-            else:
-                log.info(
-                    "event %s already recorded (redelivery=%s): skipped",
-                    job.event_id,
-                    job.redelivery,
-                )
+    handled = statuses.take() if statuses is not None else []
+    try:
+        with db.engine_for(database_url).begin() as conn:
+            if handled:
+                conn.execute(_MARK, _mark_params(handled, now))
+            fresh = _insert_new_events(conn, jobs, now)
+    except BaseException:
+        if statuses is not None:
+            statuses.put_back(handled)
+        raise
     return fresh
+
+
+def _insert_new_events(conn: Connection, jobs: list[Job], now: datetime) -> list[Job]:
+    """Insert each job's event row; the jobs not seen before, their bindings read."""
+    fresh = []
+    for job in jobs:
+        handled_later = needs_handling(job)
+        row = {
+            "id": job.event_id,
+            "event_type": job.event_type,
+            "chat_id": job.chat_id,
+            "status": "received" if handled_later else "done",
+            "received_at": now,
+            "handled_at": None if handled_later else now,
+            "error": None,
+        }
+        if _insert_ignoring_duplicates(conn, row):
+            if job.text is not None and job.chat_id:
+                job = replace(job, binding=binding_of(conn, job.chat_id, sender=job.user_id))
+            fresh.append(job)
+        else:
+            log.info(
+                "event %s already recorded (redelivery=%s): skipped",
+                job.event_id,
+                job.redelivery,
+            )
+    return fresh
+
+
+def _mark_params(marks: list[tuple[str, str, str | None]], now: datetime) -> list[dict]:
+    return [{"b_id": i, "b_status": s, "b_at": now, "b_error": e} for i, s, e in marks]
 
 
 def mark_events(database_url: str, marks: list[tuple[str, str, str | None]]) -> None:
     """Set (event id, status, error) for several events in one transaction."""
-    now = datetime.now(UTC)
-    params = [{"b_id": i, "b_status": s, "b_at": now, "b_error": e} for i, s, e in marks]
     with db.engine_for(database_url).begin() as conn:
-        conn.execute(_MARK, params)
+        conn.execute(_MARK, _mark_params(marks, datetime.now(UTC)))
 
 
 def mark_event(database_url: str, event_id: str, status: str, error: str | None = None) -> None:
@@ -306,39 +338,56 @@ def mark_event(database_url: str, event_id: str, status: str, error: str | None 
 
 
 class StatusWriter:
-    """Writes handled events' statuses, several per transaction when they finish together.
+    """Handled events' statuses, written a few at a time rather than one commit each.
 
-    Each job's thread adds its mark and then tries to become the writer; a thread that finds a
-    write in progress leaves its mark for that writer, which loops until nothing is pending. At
-    low load that is one commit per event, as before; under load one commit serves many (a
-    commit is the expensive part: an fsync on SQLite, a WAL flush on PostgreSQL).
+    A status is worth recording but not worth a commit of its own: it waits (at most `linger`
+    seconds) and rides on the next transaction that records new events in this process
+    (`take`, inside `record_events`), so under load one commit serves a new event and the
+    statuses of those just answered, and the reply thread does no database work at all. When
+    no event comes, a timer writes what is waiting; `flush` writes it at once (tests, shutdown).
+    A status lost with a killed process leaves its row `received`: the sweep reports it.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, linger: float = STATUS_LINGER) -> None:
         self.database_url = database_url
+        self.linger = linger
         self._pending: list[tuple[str, str, str | None]] = []
         self._lock = threading.Lock()
-        self._writing = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     def add(self, event_id: str, status: str, error: str | None = None) -> None:
         with self._lock:
             self._pending.append((event_id, status, error))
-        self.drain()
+            self._arm()
 
-    def drain(self) -> None:
-        while self._writing.acquire(blocking=False):
-            try:
-                with self._lock:
-                    batch, self._pending = self._pending, []
-                if batch:
-                    self._write(batch)
-            finally:
-                self._writing.release()
+    def take(self) -> list[tuple[str, str, str | None]]:
+        """What is waiting, handed to a caller that writes it in its own transaction."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        return batch
+
+    def put_back(self, batch: list[tuple[str, str, str | None]]) -> None:
+        """A batch `take`n by a transaction that rolled back: the timer writes it later."""
+        if batch:
             with self._lock:
-                if not self._pending:
-                    return
+                self._pending[:0] = batch
+                self._arm()
 
-    def _write(self, batch: list[tuple[str, str, str | None]]) -> None:
+    def _arm(self) -> None:
+        """Start the timer if none is running (the caller holds the lock)."""
+        if self._timer is None:
+            self._timer = threading.Timer(self.linger, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        if not batch:
+            return
         try:
             mark_events(self.database_url, batch)
         except SQLAlchemyError as exc:  # rows stay `received`; the sweep reports them
@@ -402,7 +451,8 @@ def _touch(rt: WebhookRuntime, job: Job) -> None:
 
 
 def _answer_text(rt: WebhookRuntime, job: Job) -> list:
-    """A question or a command: the router records the chat and finds its binding."""
+    """A question or a command: the binding read with the event answers a known chat; the
+    router records a new one."""
     from itabot.router import handle_message
 
     answer = handle_message(
@@ -412,6 +462,7 @@ def _answer_text(rt: WebhookRuntime, job: Job) -> list:
         user_id=job.user_id,
         chat_id=job.chat_id,
         chat_type=job.chat_type,
+        binding=job.binding,
     )
     return answer_to_messages(answer) if _reply_is_wanted(answer, job) else []
 
@@ -599,7 +650,7 @@ def callback() -> Response:
     if not jobs:
         return _refuse(200, "OK")  # e.g. the console's Verify: {"events": []}
     try:
-        fresh = record_events(rt.database_url, jobs)
+        fresh = record_events(rt.database_url, jobs, rt.marks)
     except SQLAlchemyError as exc:
         # Not recorded means not deduped: let LINE redeliver later rather than risk answering twice.
         log.error("webhook events not recorded (database): %s", type(exc).__name__)
