@@ -45,6 +45,7 @@ from itabot.reminder_claim import (
     load_chats,
     plan_from_db,
 )
+from itabot.reminder_helpers import HELPER_MIN_PUSHES, SendingHelpers, SharedQuotaBudget
 from itabot.reminder_quota import (
     _notice_sent,
     admin_ids,
@@ -63,10 +64,11 @@ from itabot.reminder_send import (
     Lease,
     QuotaBudget,
     RateLimiter,
-    _has_work,
-    _Sender,
+    Sender,
     expire_stale,
+    has_work,
     lease_pushes,
+    release_pushes,
 )
 from itabot.reminder_store import PUSH, REMINDER
 from itabot.thaidate import BANGKOK
@@ -123,18 +125,40 @@ def send_pending(
     *,
     max_workers: int = MAX_WORKERS,
     limiter: RateLimiter | None = None,
+    helpers: SendingHelpers | None = None,
 ) -> None:
-    """Step 3: expire the stale, then lease, send and mark every pending push."""
+    """Step 3: expire the stale, then lease, send and mark every pending push — with
+    `helpers` sending beside this process, each at an equal share of the rate limit."""
     expire_stale(sessions, now, report)
-    if not _has_work(sessions, now):
+    if not has_work(sessions, now):
         return  # the every-minute clock does not ask LINE for the quota when idle
     month_told = _notice_sent(sessions, month_of(now))
     reserve = 0 if month_told else len(admin_ids(sessions, settings))
-    budget = QuotaBudget(gateway.quota_remaining(), reserve)
-    sender = _Sender(
-        sessions, gateway, now, worker_id, report, budget, limiter or RateLimiter(), max_workers
+    remaining = gateway.quota_remaining()
+    senders = 1 + (helpers.count if helpers else 0)
+    rate, burst = RATE_PER_SECOND / senders, max(1, RATE_BURST // senders)
+    budget: QuotaBudget | SharedQuotaBudget
+    if helpers is None:
+        budget = QuotaBudget(remaining, reserve)
+    else:
+        budget = helpers.budget
+        budget.reset(remaining, reserve)
+    sharing = helpers.send(now, worker_id, rate, burst, max_workers) if helpers else []
+    sender = Sender(
+        sessions,
+        gateway,
+        now,
+        worker_id,
+        report,
+        budget,
+        limiter or RateLimiter(rate, burst),
+        max_workers,
     )
-    sender.run()
+    try:
+        sender.run()
+    finally:
+        held = SendingHelpers.collect(sharing, report)
+        release_pushes(sessions, [*sender.held, *held])  # over quota: for a later dispatch
     if report.over_quota:
         if not month_told:
             notify_admins_of_quota(sessions, gateway, settings, now, budget, report)
@@ -154,25 +178,40 @@ def dispatch(
     *,
     max_workers: int = MAX_WORKERS,
     limiter: RateLimiter | None = None,
+    processes: int = 1,
 ) -> DispatchReport:
-    """One dispatch at `now`: plan, claim, send. Safe to run in several processes at once."""
+    """One dispatch at `now`: plan, claim, send. Safe to run in several processes at once.
+
+    With `processes` > 1 and a large plan, helper processes share the sending; they build their
+    LINE client from `settings`, so pass it only with `gateway = make_line_gateway(settings)`
+    (the CLI and the clock do)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     sessions = _sessions(database)
     report = DispatchReport(at=now.astimezone(BANGKOK), worker_id=worker_id or default_worker_id())
     due = plan_from_db(sessions, calendars, settings, now)
     report.due = len(due)
-    claim_due(sessions, due, now, report)
-    send_pending(
-        sessions,
-        gateway,
-        settings,
-        now,
-        report.worker_id,
-        report,
-        max_workers=max_workers,
-        limiter=limiter,
+    helpers = (
+        SendingHelpers(settings, processes - 1)
+        if processes > 1 and len(due) >= HELPER_MIN_PUSHES
+        else None
     )
+    try:
+        claim_due(sessions, due, now, report)  # the helpers start up meanwhile
+        send_pending(
+            sessions,
+            gateway,
+            settings,
+            now,
+            report.worker_id,
+            report,
+            max_workers=max_workers,
+            limiter=limiter,
+            helpers=helpers,
+        )
+    finally:
+        if helpers is not None:
+            helpers.close()
     if report.changed:
         log.info("reminder dispatch at %s: %s", report.at.isoformat(), report.summary())
     return report

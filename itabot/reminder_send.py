@@ -73,16 +73,21 @@ def lease_pushes(
     one sees the row still claimable; PostgreSQL's SKIP LOCKED makes the other move on at once
     instead of waiting, SQLite serialises writers, and the WHERE is re-checked either way."""
     now_utc = _utc(now)
+    # A materialised CTE, not `IN (subquery)`: PostgreSQL may re-run a LIMIT … SKIP LOCKED
+    # subquery for each row it updates, each run skipping the rows the last one locked, and so
+    # lease every pending push at once — leaving nothing for a second sending process.
     ids = (
         select(PUSH.c.id)
         .where(_claimable(now_utc), PUSH.c.id > after_id)
         .order_by(PUSH.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("lease_ids")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     stmt = (
         update(PUSH)
-        .where(PUSH.c.id.in_(ids), _claimable(now_utc))
+        .where(PUSH.c.id.in_(select(ids.c.id)), _claimable(now_utc))
         .values(claimed_by=worker_id, claimed_until=_utc(now + LEASE))
         .returning(
             PUSH.c.id,
@@ -278,19 +283,22 @@ def _mark(
     results: Sequence[tuple[Lease, PushResult | str]],
     now: datetime,
     report: DispatchReport,
+    held: list[int],
 ) -> None:
     """Record outcomes (one transaction per flush). SENT and 409 both mean LINE has the
     message: sent. REJECTED: failed, logged, never retried. RETRY_LATER: still pending, same
-    key. Over quota: lease released, untouched, for a later dispatch."""
+    key. Over quota: untouched, its lease kept (added to `held`) until every sender of this
+    dispatch is done — released earlier, another sending process would lease it, find no
+    quota either and count it twice — then given back for a later dispatch."""
     if not results:
         return
     out = _sort_outcomes(results, now, report)
+    held.extend(row["pid"] for row in out.released)
     tried = PUSH.c.attempts + 1
     with sessions.begin() as session:
         _apply(session, out.sent, status="sent", sent_at=_utc(now), attempts=tried)
         _apply(session, out.failed, status="failed", attempts=tried)
         _apply(session, out.later, attempts=tried, claimed_until=bindparam("until"))
-        _apply(session, out.released)
         for status, rows in (("sent", out.sent), ("failed", out.failed)):
             for chunk in _chunks([r["pid"] for r in rows]):
                 session.execute(
@@ -314,10 +322,11 @@ def _apply(session: Session, rows: list[dict], **values: Any) -> None:
     session.connection().execute(stmt, rows)
 
 
-def _release(sessions: sessionmaker[Session], leases: Iterable[Lease]) -> None:
-    """Give back leases whose outcome is unknown (the dispatcher is failing): the next
-    dispatch re-sends them with the same retry key and LINE's 409 says if they went out."""
-    ids = [lease.id for lease in leases]
+def release_pushes(sessions: sessionmaker[Session], ids: Iterable[int]) -> None:
+    """Give back leases: pushes held over quota, or whose outcome is unknown (the dispatcher
+    is failing) — the next dispatch re-sends those with the same retry key and LINE's 409
+    says if they went out."""
+    ids = list(ids)
     if not ids:
         return
     with sessions.begin() as session:
@@ -329,10 +338,11 @@ def _release(sessions: sessionmaker[Session], leases: Iterable[Lease]) -> None:
             )
 
 
-class _Sender:
+class Sender:
     """Step 3's loop: lease in small batches, send through a bounded thread pool, mark as the
     answers come back (in batches). Only this thread touches the database; the pool only talks
-    to LINE, and each answer comes back through a queue."""
+    to LINE, and each answer comes back through a queue. Helper processes run one each
+    (reminder_helpers): the leases keep them from sending the same push."""
 
     def __init__(
         self,
@@ -353,6 +363,7 @@ class _Sender:
         self.results: list[tuple[Lease, PushResult | str]] = []
         self.cursor = 0
         self.exhausted = False
+        self.held: list[int] = []  # over quota: leases given back when the dispatch is done
 
     def run(self) -> None:
         pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="reminder-push")
@@ -406,7 +417,7 @@ class _Sender:
 
     def _flush(self) -> None:
         results, self.results = self.results, []
-        _mark(self.sessions, results, self.now, self.report)
+        _mark(self.sessions, results, self.now, self.report, self.held)
 
     def _salvage(self) -> None:
         """After a crash: record the answers LINE gave, give back every other lease (the next
@@ -422,9 +433,9 @@ class _Sender:
         try:
             self._flush()
         finally:
-            _release(self.sessions, self.in_flight.values())
+            release_pushes(self.sessions, [*self.in_flight, *self.held])
 
 
-def _has_work(sessions: sessionmaker[Session], now: datetime) -> bool:
+def has_work(sessions: sessionmaker[Session], now: datetime) -> bool:
     with sessions() as session:
         return session.scalar(select(PUSH.c.id).where(_claimable(_utc(now))).limit(1)) is not None

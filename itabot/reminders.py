@@ -80,7 +80,14 @@ def cli_send(at: datetime) -> int:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     calendars = _load_calendars(settings)
-    report = dispatch(settings.database_url, make_line_gateway(settings), calendars, settings, at)
+    report = dispatch(
+        settings.database_url,
+        make_line_gateway(settings),
+        calendars,
+        settings,
+        at,
+        processes=settings.reminder_processes,
+    )
     print(f"{report.at.isoformat()} {report.summary()}")
     return 1 if report.failed else 0
 

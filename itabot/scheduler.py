@@ -70,6 +70,7 @@ class ReminderJob:
     ) -> None:
         self.settings = settings
         self._gateway = gateway
+        self._gateway_from_settings = gateway is None
         self._clock = clock or (lambda: datetime.now(BANGKOK))
         self._calendars: Calendars | None = None
         self._signature: tuple | None = None
@@ -107,6 +108,8 @@ class ReminderJob:
                 self.settings,
                 self._clock(),
                 default_worker_id(),
+                # Helpers build their LINE client from settings: only with the settings' own.
+                processes=self.settings.reminder_processes if self._gateway_from_settings else 1,
             )
         except Exception:  # the next minute tries again; the ledger keeps it exactly-once
             log.exception("reminder dispatch failed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -388,3 +389,26 @@ def test_an_unlimited_quota_asks_for_no_member_counts(settings, calendars, url, 
     line = Counting(quota=None)
     assert run(settings, calendars, line, SEVEN_DAYS_BEFORE).sent == 1
     assert Counting.asked == 0
+
+
+def test_a_lease_takes_no_more_pushes_than_asked_so_other_senders_get_the_rest(settings, calendars):
+    """PostgreSQL may re-run a `LIMIT … SKIP LOCKED` subquery per updated row; the lease must
+    still take `limit` pushes, not all of them, or a second sending process gets nothing."""
+    from itabot.reminder_report import DispatchReport
+    from itabot.reminder_send import lease_pushes
+
+    url = settings.database_url
+    for i in range(12):
+        bind_chat(url, f"Cgroup{i:03d}")
+    sessions = db.session_factory(url)
+    now = bkk(2026, 6, 23, 8, 30)
+    claim_due(
+        sessions, plan_from_db(sessions, calendars, settings, now), now, DispatchReport(now, "t")
+    )
+
+    first = lease_pushes(sessions, now, "a", 0, 4)
+    second = lease_pushes(sessions, now, "b", 0, 4)
+
+    assert len(first) == len(second) == 4
+    assert not {p.id for p in first} & {p.id for p in second}
+    assert Counter(p.claimed_by for p in pushes(url)) == Counter({"a": 4, "b": 4, None: 4})

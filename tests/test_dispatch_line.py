@@ -215,3 +215,71 @@ def test_cli_send_dispatches_once_and_says_what_it_did(
     out = capsys.readouterr().out
     assert "already=2" in out and "sent=0" in out
     assert len(fake_line.pushes) == 1
+
+
+class GatedGateway:
+    """The real LINE client, but this process's pushes wait until `open_when` holds at the fake
+    LINE: the helper processes are then seen sending (or not) before this one sends anything."""
+
+    def __init__(self, settings: Settings, fake_line, open_when) -> None:
+        import threading
+
+        self._inner = make_line_gateway(settings)
+        self._gate = threading.Event()
+        self.opened_by_helpers = False
+
+        def watch() -> None:
+            self.opened_by_helpers = fake_line.wait_for(open_when, timeout=60)
+            self._gate.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def push(self, to, messages, *, retry_key):
+        self._gate.wait(60)
+        return self._inner.push(to, messages, retry_key=retry_key)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def reminder_pushes(fake_line) -> Counter:
+    return Counter(r.json["to"] for r in fake_line.pushes if r.json["to"] != ADMIN)
+
+
+@pytest.mark.slow
+def test_helper_processes_share_a_large_dispatch_and_each_chat_gets_one_push(
+    line_settings, calendars, fake_line, monkeypatch
+):
+    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    url = line_settings.database_url
+    fake_line.quota = {"type": "none"}
+    chats = [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    # This process leases at most 4 pushes (one sending thread); helpers must send the rest.
+    main = GatedGateway(line_settings, fake_line, lambda f: len(f.pushes) >= 36)
+
+    report = dispatch(url, main, calendars, line_settings, AT, "main", max_workers=1, processes=3)
+
+    assert main.opened_by_helpers  # 36 pushes reached LINE while this process was held
+    assert reminder_pushes(fake_line) == Counter(chats)  # each chat exactly one push
+    assert report.sent == 40  # the helpers' counts are in the dispatcher's report
+    assert {r.status for r in ledger(url)} == {"sent"}
+
+
+@pytest.mark.slow
+def test_helper_processes_never_spend_more_than_the_months_quota(
+    line_settings, calendars, fake_line, monkeypatch
+):
+    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    url = line_settings.database_url
+    for i in range(40):
+        fake_line.member_counts[bind_chat(url, f"Cgroup{i:03d}")] = 1
+    fake_line.quota = {"type": "limited", "value": 300}
+    fake_line.consumption = 279  # 21 left: 20 pushes, and one kept to tell the admin
+    main = GatedGateway(line_settings, fake_line, lambda f: len(f.pushes) >= 19)
+
+    report = dispatch(url, main, calendars, line_settings, AT, "main", max_workers=1, processes=3)
+
+    assert sum(reminder_pushes(fake_line).values()) == 20  # not 20 per process
+    assert (report.sent, report.over_quota, report.quota_notice) == (20, 20, True)
+    [notice] = [r for r in fake_line.pushes if r.json["to"] == ADMIN]
+    assert "โควตาข้อความ LINE" in notice.messages[0]["text"]
