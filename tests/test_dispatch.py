@@ -412,3 +412,27 @@ def test_a_lease_takes_no_more_pushes_than_asked_so_other_senders_get_the_rest(s
     assert len(first) == len(second) == 4
     assert not {p.id for p in first} & {p.id for p in second}
     assert Counter(p.claimed_by for p in pushes(url)) == Counter({"a": 4, "b": 4, None: 4})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("3", 3), (" 8", 8)])
+def test_reminder_processes_come_from_the_environment(raw, expected):
+    from itabot.config import Settings
+
+    assert Settings.from_env({"ITABOT_REMINDER_PROCESSES": raw}).reminder_processes == expected
+
+
+def test_reminder_processes_auto_is_one_per_cpu_at_most_four(monkeypatch):
+    from itabot.config import Settings
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert Settings.from_env({}).reminder_processes == 4
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert Settings.from_env({"ITABOT_REMINDER_PROCESSES": "auto"}).reminder_processes == 1
+
+
+@pytest.mark.parametrize("raw", ["0", "9", "two", "-1"])
+def test_a_wrong_reminder_processes_value_is_refused_with_its_name(raw):
+    from itabot.config import Settings
+
+    with pytest.raises(ValueError, match="ITABOT_REMINDER_PROCESSES"):
+        Settings.from_env({"ITABOT_REMINDER_PROCESSES": raw})
