@@ -137,45 +137,28 @@ def handle_message(
         return _run_command(
             text, settings, now=now, user_id=user_id, chat_id=chat_id, chat_type=chat_type
         )
-    known = context_from_binding(
-        binding,
-        settings,
-        now=now,
-        user_id=user_id,
-        chat_id=chat_id,
-        chat_type=chat_type,
-        province=province,
-        agency=agency,
-    )
+    asked = {
+        "now": now,
+        "user_id": user_id,
+        "chat_id": chat_id,
+        "chat_type": chat_type,
+        "province": province,
+        "agency": agency,
+    }
+    known = context_from_binding(binding, settings, **asked)
     if known is not None:
         return answer_question(text, known, services.calendars)
     if chat_id or user_id:
         try:
             with session_scope(settings.database_url) as session:
-                ctx = resolve_context(
-                    session,
-                    settings,
-                    now=now,
-                    user_id=user_id,
-                    chat_id=chat_id,
-                    chat_type=chat_type,
-                    province=province,
-                    agency=agency,
-                )
+                ctx = resolve_context(session, settings, **asked)
         except SQLAlchemyError:
             log.warning(
                 "chat %s: database unavailable, answering without its binding",
                 chat_id,
                 exc_info=True,
             )
-            ctx = Context(
-                now=now,
-                province=province,
-                agency=agency,
-                user_id=user_id,
-                chat_id=chat_id,
-                chat_type=chat_type,
-            )
+            ctx = Context(**asked)
     else:
         ctx = Context(now=now, province=province, agency=agency)
     return answer_question(text, ctx, services.calendars)
