@@ -283,3 +283,29 @@ def test_helper_processes_never_spend_more_than_the_months_quota(
     assert (report.sent, report.over_quota, report.quota_notice) == (20, 20, True)
     [notice] = [r for r in fake_line.pushes if r.json["to"] == ADMIN]
     assert "โควตาข้อความ LINE" in notice.messages[0]["text"]
+
+
+@pytest.mark.slow
+def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
+    line_settings, fake_line
+):
+    """`python -m itabot reminders send` with helper processes: spawned helpers must not run
+    the CLI again (a package's __main__ is not re-run by spawn), and nothing is sent twice."""
+    from itabot.reminder_helpers import HELPER_MIN_PUSHES
+
+    url = line_settings.database_url
+    fake_line.quota = {"type": "none"}
+    chats = [bind_chat(url, f"Cgroup{i:04d}") for i in range(HELPER_MIN_PUSHES // 2)]
+    env = env_for(line_settings) | {"ITABOT_REMINDER_PROCESSES": "2"}
+    done = subprocess.run(
+        [sys.executable, "-m", "itabot", "reminders", "send", "--at", "2026-06-23T08:30"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"due={HELPER_MIN_PUSHES}" in done.stdout and f"sent={len(chats)}" in done.stdout
+    assert reminder_pushes(fake_line) == Counter(chats)
+    assert {r.status for r in ledger(url)} == {"sent"}
