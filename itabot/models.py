@@ -157,7 +157,9 @@ class Reminder(Base):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    push_id: Mapped[int | None] = mapped_column(ForeignKey("push.id", ondelete="SET NULL"))
+    push_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push.id", ondelete="SET NULL"), index=True
+    )
     # pending (in a pending push) | sent | failed | expired | skipped (its day went by unsent
     # and a later offset was due: never sent)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
