@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from _common import ROOT, save, summary_ms, table  # also puts the project on sy
 
 from itabot import db
 from tests.fakeline import callback_body, sign, text_event
+from tests.processes import free_port, stop_process_group
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"
@@ -37,12 +36,6 @@ LEVELS = (1, 8, 32)
 WARM_UP = 100
 GOAL_RATIO = 0.9
 GOAL_P99_MS = 50.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Process:
@@ -61,13 +54,7 @@ class Process:
         )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_process_group(self.proc)
         self.log.close()
 
 

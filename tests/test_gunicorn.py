@@ -8,8 +8,6 @@ ITABOT_SCHEDULER says (two workers would each send every reminder)."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ import requests
 from itabot import db
 from itabot.config import PROJECT_ROOT
 from tests.fakeline import callback_body, sign, source, text_event
+from tests.processes import free_port, stop_process_group
 
 pytest_plugins = ["tests.fakeline"]
 pytestmark = pytest.mark.slow
@@ -32,17 +31,11 @@ TOKEN = "gunicorn-test-token"
 REPLY = "/v2/bot/message/reply"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Gunicorn:
     """`gunicorn -w 2 bot:app` in its own process group, with an access log naming the worker."""
 
     def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp / "access.log"
         self.error_log = tmp / "error.log"
@@ -91,13 +84,7 @@ class Gunicorn:
         return {line.split()[0] for line in lines if " POST /callback " in line}
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_process_group(self.proc)
         self._err.close()
         return self.error_log.read_text()
 

@@ -8,9 +8,6 @@ the message limits are tested in test_messages.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -29,18 +26,13 @@ from itabot.messages import answer_to_messages
 from itabot.webhook import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import callback_body, sign, text_event
+from tests.processes import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 
 PRISM = PROJECT_ROOT / "node_modules" / ".bin" / "prism"
 SPEC = PROJECT_ROOT.parent / "shared" / "line-openapi" / "messaging-api.yml"
 TOKEN = "prism-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -64,7 +56,7 @@ def prism_url(tmp_path_factory) -> Iterator[str]:
         pytest.skip("Stoplight Prism is not installed (node_modules/.bin/prism): run `make prism`")
     if not SPEC.exists():
         pytest.skip(f"LINE's OpenAPI spec not found at {SPEC}")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("prism") / "prism.log").open("w")
     proc = subprocess.Popen(
         [str(PRISM), "mock", "-p", str(port), "-h", "127.0.0.1", str(SPEC)],
@@ -77,13 +69,7 @@ def prism_url(tmp_path_factory) -> Iterator[str]:
         _wait_until_up(url, proc)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop_process_group(proc, grace=10)
         log.close()
 
 
