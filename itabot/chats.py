@@ -31,8 +31,11 @@ def is_valid_chat_id(chat_id: str | None) -> bool:
     return bool(chat_id) and bool(_CHAT_ID_RE.match(chat_id or ""))
 
 
-def chat_type_of(chat_id: str) -> str:
-    """LINE's id prefixes: U… a user (1:1), C… a group, R… a room."""
+def chat_type_of(chat_id: str, claimed: str | None = None) -> str:
+    """`claimed` when it is a type LINE has (the event's source says so); else LINE's id
+    prefix: U… a user (1:1), C… a group, R… a room."""
+    if claimed in CHAT_TYPES:
+        return claimed
     return {"C": "group", "R": "room"}.get(chat_id[:1], "user")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from itabot import admin
 from itabot.answers import Answer, Context
-from itabot.chats import CHAT_TYPES, Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
+from itabot.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.config import Settings
 from itabot.conversation import answer as answer_question
 from itabot.db import session_scope
@@ -33,7 +33,7 @@ def _touch(session: Session, chat_id: str | None, chat_type: str | None) -> Chat
     if not is_valid_chat_id(chat_id):
         return None
     assert chat_id is not None
-    kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
+    kind = chat_type_of(chat_id, chat_type)
     chat = touch_chat(session, chat_id, kind)
     session.commit()
     return chat
@@ -55,7 +55,7 @@ def context_from_binding(
     if binding is None or not is_valid_chat_id(chat_id):
         return None
     assert chat_id is not None
-    kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
+    kind = chat_type_of(chat_id, chat_type)
     if binding.chat_id != chat_id or not binding.active or binding.chat_type != kind:
         return None
     if province is None and agency is None:
@@ -94,7 +94,7 @@ def resolve_context(
     sender_is_admin = bool(user_id) and user_id in settings.admin_ids
     if is_valid_chat_id(chat_id):
         assert chat_id is not None
-        kind = chat_type if chat_type in CHAT_TYPES else chat_type_of(chat_id)
+        kind = chat_type_of(chat_id, chat_type)
         binding = binding_of(session, chat_id, sender=None if sender_is_admin else user_id)
         known = context_from_binding(
             binding, settings, now=now, **where, province=province, agency=agency

@@ -122,6 +122,12 @@ def test_chat_type_from_line_id_prefix():
     assert chat_type_of("U123") == "user"
 
 
+def test_the_events_own_chat_type_wins_when_line_has_it():
+    assert chat_type_of("C123", "room") == "room"
+    assert chat_type_of("C123", "channel") == "group"  # not a LINE type: the prefix decides
+    assert chat_type_of("U123", None) == "user"
+
+
 def test_reminder_settings_fall_back_to_deployment_defaults():
     chat = Chat(id=GROUP, type="group", remind_enabled=True)
     settings = reminder_settings(chat, DEFAULT_REMIND_DAYS, DEFAULT_REMIND_TIME)
