@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -100,14 +99,13 @@ def _start_helper(settings: Settings, budget_parts: tuple[Any, Any, Any, Any]) -
     from itabot import db
     from itabot.line import make_line_gateway
 
-    _helper["settings"] = settings
     _helper["sessions"] = db.session_factory(settings.database_url)
     _helper["gateway"] = make_line_gateway(settings)
     _helper["budget"] = SharedQuotaBudget(*budget_parts)
 
 
-def _ready() -> int:
-    return os.getpid()
+def _ready() -> None:
+    """Nothing: submitted only to make the pool start its processes."""
 
 
 def _send_share(now: datetime, worker_id: str, rate: float, burst: int, workers: int) -> dict:
@@ -146,7 +144,8 @@ class SendingHelpers:
             initializer=_start_helper,
             initargs=(settings, self.budget.parts()),
         )
-        self._warming = [self._pool.submit(_ready) for _ in range(count)]
+        for _ in range(count):  # each submit starts a process now: start-up overlaps claiming
+            self._pool.submit(_ready)
 
     def send(
         self, now: datetime, worker_id: str, rate: float, burst: int, workers: int
