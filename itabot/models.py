@@ -111,6 +111,22 @@ class WebhookEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class PushPayload(Base):
+    """The messages of pushes, stored once per distinct content (keyed by its SHA-256).
+
+    A dispatch sends the same few merged reminders to thousands of chats: one ~7 KB copy per
+    push row would cost gigabytes a year, and SQLite rewrites a row's whole overflow chain on
+    every status change of its push. Rows are content-addressed, so they are never updated.
+    """
+
+    __tablename__ = "push_payload"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of `body`
+    body: Mapped[str] = mapped_column(Text)  # JSON list of LINE message objects
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Push(Base):
     """An outgoing push (the outbox): its retry key and payload are stored before it is sent.
 
@@ -124,7 +140,9 @@ class Push(Base):
     chat_id: Mapped[str] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), index=True)
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="reminder")  # reminder | quota
-    payload: Mapped[str] = mapped_column(Text)  # JSON list of LINE message objects
+    payload_id: Mapped[int] = mapped_column(
+        ForeignKey("push_payload.id", name="fk_push_payload_id")
+    )
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     # pending → sent | failed (4xx other than 409/429: not retried) | expired (stale: its day
     # or its closings passed before LINE accepted it)

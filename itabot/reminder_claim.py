@@ -1,22 +1,25 @@
 """Step 2 of the reminder dispatcher: chats in, due reminders claimed in the ledger.
 
 Each due reminder becomes a `reminder` ledger row (unique: chat, calendar, phase, offset, fiscal
-year), inserted with its chat's `push` outbox row (a fresh UUID4 retry key, the merged messages as
-JSON, status pending) in one transaction. A unique-key conflict means another dispatcher or an
-earlier run already has it: it is not claimed again.
-"""
+year), inserted with its chat's `push` outbox row (a fresh UUID4 retry key, status pending, and
+the merged messages, stored once per distinct content in `push_payload`) in one transaction. A
+unique-key conflict means another dispatcher or an earlier run already has it: it is not
+claimed again."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +37,7 @@ from itabot.reminder_planner import (
     plan,
 )
 from itabot.reminder_report import DispatchReport
-from itabot.reminder_store import PUSH, REMINDER, _chunks, _utc
+from itabot.reminder_store import PAYLOAD, PUSH, REMINDER, _chunks, _utc
 
 # The dispatcher's logger, as before the split: operators' filters and the tests' caplog
 # keep working whichever module logs.
@@ -139,22 +142,38 @@ class _ChatClaim:
     chat_id: str
     reminders: tuple[DueReminder, ...]
     skips: tuple[tuple[DueReminder, int, datetime], ...]
-    payload: str
+    payload_id: int
     expires_at: datetime
 
 
 class _Payloads:
-    """Messages JSON per distinct set of (phase, offset): 10,000 chats share a handful."""
+    """The `push_payload` id of the messages for a set of (phase, offset): 10,000 chats share a
+    handful, each stored once (content-addressed) and looked up once per dispatch."""
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple, str] = {}
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._ids: dict[tuple, int] = {}
 
-    def __call__(self, reminders: Sequence[DueReminder]) -> str:
+    def __call__(self, reminders: Sequence[DueReminder]) -> int:
         key = tuple((r.phase.key, r.phase.fiscal_year, r.offset_days) for r in reminders)
-        hit = self._cache.get(key)
+        hit = self._ids.get(key)
         if hit is None:
-            hit = self._cache[key] = messages_to_json(reminder_messages(reminders))
+            body = messages_to_json(reminder_messages(reminders))
+            hit = self._ids[key] = store_payload(self._sessions, body)
         return hit
+
+
+def store_payload(sessions: sessionmaker[Session], body: str) -> int:
+    """The id of `body` in push_payload, inserted if new. Its own committed transaction: a
+    claim batch rolled back on a ledger conflict must not take with it a payload id this
+    dispatch has cached, and a concurrent dispatcher inserting the same body is a no-op."""
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    values = {"digest": digest, "body": body, "created_at": datetime.now(UTC)}
+    with sessions.begin() as session:
+        dialect = session.get_bind().dialect.name
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(PAYLOAD).values(values)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["digest"]))
+        return session.execute(select(PAYLOAD.c.id).where(PAYLOAD.c.digest == digest)).scalar_one()
 
 
 def _chat_claim(
@@ -183,7 +202,7 @@ def _insert_claims(session: Session, claims: Sequence[_ChatClaim], now: datetime
             "chat_id": c.chat_id,
             "retry_key": str(uuid.uuid4()),
             "kind": "reminder",
-            "payload": c.payload,
+            "payload_id": c.payload_id,
             "status": "pending",
             "attempts": 0,
             "created_at": now_utc,
@@ -297,7 +316,7 @@ def claim_due(
     groups = list(by_chat(due).items())
     if not groups:
         return
-    payloads = _Payloads()
+    payloads = _Payloads(sessions)
     with sessions() as session:
         taken = ledger_keys(session, due)
     for batch in _chunks(groups, CHATS_PER_TRANSACTION):

@@ -2,7 +2,7 @@
 
 Pending pushes are leased with a conditional UPDATE (`… WHERE status='pending' AND
 (claimed_until IS NULL OR claimed_until < now)`; PostgreSQL adds `FOR UPDATE SKIP LOCKED`),
-pushed with their *stored* retry key and payload, then marked. A push whose mark was lost (a
+pushed with their *stored* retry key and payload (push_payload), then marked. A push whose mark was lost (a
 crash after LINE accepted it) is leased again later and re-sent with the same key: LINE
 answers 409, which is recorded as sent — one delivery, whatever crashed.
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from itabot.line import LineGateway, PushOutcome, PushResult, messages_from_json
 from itabot.models import Chat
 from itabot.reminder_report import DispatchReport
-from itabot.reminder_store import PUSH, REMINDER, _chunks, _utc
+from itabot.reminder_store import PAYLOAD, PUSH, REMINDER, _chunks, _utc
 
 # The dispatcher's logger, as before the split: operators' filters and the tests' caplog
 # keep working whichever module logs.
@@ -93,7 +93,7 @@ def lease_pushes(
             PUSH.c.id,
             PUSH.c.chat_id,
             PUSH.c.retry_key,
-            PUSH.c.payload,
+            PUSH.c.payload_id,
             PUSH.c.attempts,
             PUSH.c.kind,
         )
@@ -106,13 +106,21 @@ def lease_pushes(
             types.update(
                 session.execute(select(Chat.id, Chat.type).where(Chat.id.in_(chunk))).all()
             )
+        payload_ids = sorted({r.payload_id for r in rows})
+        bodies = dict(
+            session.execute(
+                select(PAYLOAD.c.id, PAYLOAD.c.body).where(PAYLOAD.c.id.in_(payload_ids))
+            ).all()
+            if payload_ids
+            else ()
+        )
     leases = [
         Lease(
             r.id,
             r.chat_id,
             types.get(r.chat_id, "user"),
             r.retry_key,
-            r.payload,
+            bodies[r.payload_id],
             r.attempts,
             r.kind,
         )

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from itabot.models import Push, Reminder
+from itabot.models import Push, PushPayload, Reminder
 
+PAYLOAD = PushPayload.__table__
 PUSH = Push.__table__
 REMINDER = Reminder.__table__
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from itabot import db
 from itabot.config import PROJECT_ROOT
@@ -79,3 +79,95 @@ def test_cli_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path):
     assert down.returncode == 0, down.stderr
     db.engine_for(url).dispose()
     assert tables(url) & TABLES == set()
+
+
+# --- 0003: payloads stored once ------------------------------------------------------------
+
+_PAYLOAD_A = '[{"type": "text", "text": "อีก 7 วัน ปิดรับ OIT"}]'
+_PAYLOAD_B = '[{"type": "text", "text": "วันนี้ 16:30 น. ปิดรับ IIT"}]'
+
+
+def _seed_pushes_at_0002(url: str) -> None:
+    """Pushes as revision 0002 stored them (a payload copy in each row), with their ledger."""
+    at = "2026-06-23 01:30:00"
+    with db.engine_for(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO chat (id, type, active, remind_enabled, created_at, updated_at)"
+                " VALUES ('Cmig', 'group', true, true, :at, :at)"
+            ),
+            {"at": at},
+        )
+        for pid, payload in ((1, _PAYLOAD_A), (2, _PAYLOAD_B), (3, _PAYLOAD_A)):
+            conn.execute(
+                text(
+                    "INSERT INTO push (id, chat_id, retry_key, kind, payload, status, attempts,"
+                    " created_at) VALUES (:id, 'Cmig', :key, 'reminder', :payload, 'pending', 0,"
+                    " :at)"
+                ),
+                {
+                    "id": pid,
+                    "key": f"00000000-0000-4000-8000-00000000000{pid}",
+                    "payload": payload,
+                    "at": at,
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO reminder (id, chat_id, calendar, phase_id, offset_days,"
+                    " fiscal_year, closes_at, due_at, push_id, status, created_at) VALUES"
+                    " (:id, 'Cmig', 'national-2569', 'oit', :off, 2569, :at, :at, :id,"
+                    " 'pending', :at)"
+                ),
+                {"id": pid, "off": pid, "at": at},
+            )
+
+
+def _pushes_with_payloads(url: str) -> list[tuple]:
+    with db.engine_for(url).connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT p.id, p.retry_key, b.body, r.push_id FROM push p"
+                " JOIN push_payload b ON b.id = p.payload_id"
+                " JOIN reminder r ON r.id = p.id ORDER BY p.id"
+            )
+        ).all()
+
+
+def test_0003_moves_each_payload_once_and_keeps_pushes_and_ledger(database_url):
+    db.downgrade(database_url, "0002")
+    db.engine_for(database_url).dispose()
+    _seed_pushes_at_0002(database_url)
+
+    db.upgrade(database_url, "head")
+    db.engine_for(database_url).dispose()
+
+    assert _pushes_with_payloads(database_url) == [
+        (1, "00000000-0000-4000-8000-000000000001", _PAYLOAD_A, 1),
+        (2, "00000000-0000-4000-8000-000000000002", _PAYLOAD_B, 2),
+        (3, "00000000-0000-4000-8000-000000000003", _PAYLOAD_A, 3),
+    ]
+    with db.engine_for(database_url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM push_payload")).scalar() == 2
+    assert schema_differences(database_url) == []
+
+
+def test_0003_downgrade_puts_each_payload_back_in_its_push(database_url):
+    db.downgrade(database_url, "0002")
+    db.engine_for(database_url).dispose()
+    _seed_pushes_at_0002(database_url)
+    db.upgrade(database_url, "head")
+    db.engine_for(database_url).dispose()
+
+    db.downgrade(database_url, "0002")
+    db.engine_for(database_url).dispose()
+
+    with db.engine_for(database_url).connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT p.id, p.payload, r.push_id FROM push p JOIN reminder r ON r.id = p.id"
+                " ORDER BY p.id"
+            )
+        ).all()
+    assert rows == [(1, _PAYLOAD_A, 1), (2, _PAYLOAD_B, 2), (3, _PAYLOAD_A, 3)]
+    assert "push_payload" not in tables(database_url)
