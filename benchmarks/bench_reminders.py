@@ -173,7 +173,7 @@ class StepTimer:
         self._saved: dict[str, Any] = {}
 
     def __enter__(self) -> StepTimer:
-        for name in ("plan_from_db", "claim_due", "send_pending"):
+        for name in ("plan_from_db", "claim_due", "send_and_settle"):
             original = getattr(rd, name)
             self._saved[name] = original
 
@@ -344,7 +344,7 @@ def print_table(results: dict[str, Any]) -> None:
             ),
             (
                 "  plan+load / claim / send",
-                f"{s.get('plan_from_db')} / {s.get('claim_due')} / {s.get('send_pending')} s",
+                f"{s.get('plan_from_db')} / {s.get('claim_due')} / {s.get('send_and_settle')} s",
                 "",
             ),
             ("  pushes/s", f"{r['pushes_per_s']:,}", f"cap {results['rate_cap_per_s']:,.0f}/s"),

@@ -6,9 +6,10 @@ foreign keys and WAL + a busy timeout so a web worker and the clock process can 
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -46,10 +47,43 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-@cache
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+# A forked child's copies of its parent's engines: kept referenced, never used, never closed.
+_inherited: list[Engine] = []
+
+
 def engine_for(url: str) -> Engine:
-    """One engine (and pool) per URL per process; gunicorn forks before the first call."""
-    return make_engine(url)
+    """One engine (and pool) per URL per process."""
+    engine = _engines.get(url)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = make_engine(url)
+    return engine
+
+
+def forget_engines() -> None:
+    """Drop the engines of this process (they are not disposed): the next call makes new
+    ones, as a new process would."""
+    with _engines_lock:
+        _engines.clear()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (a reminder sending helper; a gunicorn worker of a `--preload` master)
+    must neither use nor close its parent's pooled connections: a PostgreSQL connection closed
+    here would end the parent's session, an SQLite one must not cross a fork at all. They are
+    set aside (referenced, so never garbage-collected and closed) and the child opens its own
+    on first use. The lock is new: another thread of the parent may have held it."""
+    global _engines_lock
+    _engines_lock = threading.Lock()
+    _inherited.extend(_engines.values())
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

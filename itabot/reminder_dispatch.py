@@ -6,9 +6,9 @@ written *before* the side effect, and any number of dispatchers may run at once.
 1. Plan (pure, `reminder_planner.plan`).
 2. Claim (`reminder_claim`): each due reminder becomes a `reminder` ledger row (unique: chat,
    calendar, phase, offset, fiscal year), inserted with its chat's `push` outbox row (a fresh
-   UUID4 retry key, the merged messages as JSON, status pending) in one transaction. A
-   unique-key conflict means another dispatcher or an earlier run already has it: it is not
-   claimed again.
+   UUID4 retry key, the merged messages stored once in `push_payload`, status pending) in one
+   transaction. A unique-key conflict means another dispatcher or an earlier run already has
+   it: it is not claimed again.
 3. Send (`reminder_send`): pending pushes are leased with a conditional UPDATE (`… WHERE
    status='pending' AND (claimed_until IS NULL OR claimed_until < now)`; PostgreSQL adds
    `FOR UPDATE SKIP LOCKED`), pushed with their *stored* retry key and payload, then marked. A
@@ -22,6 +22,8 @@ closing) is `expired`, never sent: its countdown is no longer true.
 When the LINE quota runs out the admins are told once a month (`reminder_quota`);
 `reminder_report` holds what a dispatch did and `reminder_store` the shared tables and helpers.
 This module orchestrates them (`send_pending`, `dispatch`) and re-exports their public names.
+A large dispatch overlaps steps 2 and 3: helper processes (`reminder_helpers`) send each claim
+batch as soon as it commits.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +50,7 @@ from itabot.reminder_claim import (
     plan_from_db,
 )
 from itabot.reminder_helpers import HELPER_MIN_PUSHES, SendingHelpers, SharedQuotaBudget
+from itabot.reminder_planner import DueReminder
 from itabot.reminder_quota import (
     _notice_sent,
     admin_ids,
@@ -115,6 +120,73 @@ def _sessions(database: str | sessionmaker[Session]) -> sessionmaker[Session]:
     return dbmod.session_factory(database) if isinstance(database, str) else database
 
 
+@dataclass
+class _Sending:
+    """One dispatch's terms for its senders: the quota budget and each sender's rate share."""
+
+    budget: QuotaBudget | SharedQuotaBudget
+    month_told: bool
+    rate: float
+    burst: int
+
+
+def _sending_terms(
+    sessions: sessionmaker[Session],
+    gateway: LineGateway,
+    settings: Settings,
+    now: datetime,
+    helpers: SendingHelpers | None,
+) -> _Sending:
+    """Ask LINE for the month's quota once; split the rate cap between the senders."""
+    month_told = _notice_sent(sessions, month_of(now))
+    reserve = 0 if month_told else len(admin_ids(sessions, settings))
+    remaining = gateway.quota_remaining()
+    senders = 1 + (helpers.count if helpers else 0)
+    budget: QuotaBudget | SharedQuotaBudget
+    if helpers is None:
+        budget = QuotaBudget(remaining, reserve)
+    else:
+        budget = helpers.budget
+        budget.reset(remaining, reserve)
+    return _Sending(budget, month_told, RATE_PER_SECOND / senders, max(1, RATE_BURST // senders))
+
+
+def send_and_settle(
+    sessions: sessionmaker[Session],
+    gateway: LineGateway,
+    settings: Settings,
+    now: datetime,
+    worker_id: str,
+    report: DispatchReport,
+    terms: _Sending,
+    sharing: list[Future],
+    *,
+    max_workers: int,
+    limiter: RateLimiter | None,
+) -> None:
+    """This process's share of step 3, then the helpers' counts (`sharing`), the leases held
+    over quota given back, and the admins told once if the quota ran out."""
+    sender = Sender(
+        sessions,
+        gateway,
+        now,
+        worker_id,
+        report,
+        terms.budget,
+        limiter or RateLimiter(terms.rate, terms.burst),
+        max_workers,
+    )
+    try:
+        sender.run()
+    finally:
+        held = SendingHelpers.collect(sharing, report)
+        release_pushes(sessions, [*sender.held, *held])  # over quota: for a later dispatch
+    if report.over_quota:
+        if not terms.month_told:
+            notify_admins_of_quota(sessions, gateway, settings, now, terms.budget, report)
+        log.warning("%d reminder push(es) left pending: LINE quota", report.over_quota)
+
+
 def send_pending(
     sessions: sessionmaker[Session],
     gateway: LineGateway,
@@ -125,44 +197,64 @@ def send_pending(
     *,
     max_workers: int = MAX_WORKERS,
     limiter: RateLimiter | None = None,
-    helpers: SendingHelpers | None = None,
 ) -> None:
-    """Step 3: expire the stale, then lease, send and mark every pending push — with
-    `helpers` sending beside this process, each at an equal share of the rate limit."""
+    """Step 3 by this process alone: expire the stale, then lease, send and mark every
+    pending push."""
     expire_stale(sessions, now, report)
     if not has_work(sessions, now):
         return  # the every-minute clock does not ask LINE for the quota when idle
-    month_told = _notice_sent(sessions, month_of(now))
-    reserve = 0 if month_told else len(admin_ids(sessions, settings))
-    remaining = gateway.quota_remaining()
-    senders = 1 + (helpers.count if helpers else 0)
-    rate, burst = RATE_PER_SECOND / senders, max(1, RATE_BURST // senders)
-    budget: QuotaBudget | SharedQuotaBudget
-    if helpers is None:
-        budget = QuotaBudget(remaining, reserve)
-    else:
-        budget = helpers.budget
-        budget.reset(remaining, reserve)
-    sharing = helpers.send(now, worker_id, rate, burst, max_workers) if helpers else []
-    sender = Sender(
+    terms = _sending_terms(sessions, gateway, settings, now, None)
+    send_and_settle(
         sessions,
         gateway,
+        settings,
         now,
         worker_id,
         report,
-        budget,
-        limiter or RateLimiter(rate, burst),
-        max_workers,
+        terms,
+        [],
+        max_workers=max_workers,
+        limiter=limiter,
     )
+
+
+def _claim_and_send_with_helpers(
+    sessions: sessionmaker[Session],
+    gateway: LineGateway,
+    settings: Settings,
+    due: list[DueReminder],
+    now: datetime,
+    report: DispatchReport,
+    helpers: SendingHelpers,
+    *,
+    max_workers: int,
+    limiter: RateLimiter | None,
+) -> None:
+    """Steps 2 and 3 of a large dispatch, overlapped: the helpers start sending while this
+    process claims (each claim batch is leasable once committed), and this process joins them
+    when the claim is done. On two cores that hides most of the claim's ~1.5 s."""
+    expire_stale(sessions, now, report)
+    terms = _sending_terms(sessions, gateway, settings, now, helpers)
+    sharing = helpers.send(now, report.worker_id, terms.rate, terms.burst, max_workers)
     try:
-        sender.run()
-    finally:
-        held = SendingHelpers.collect(sharing, report)
-        release_pushes(sessions, [*sender.held, *held])  # over quota: for a later dispatch
-    if report.over_quota:
-        if not month_told:
-            notify_admins_of_quota(sessions, gateway, settings, now, budget, report)
-        log.warning("%d reminder push(es) left pending: LINE quota", report.over_quota)
+        claim_due(sessions, due, now, report)
+    except BaseException:
+        helpers.claiming_done()
+        release_pushes(sessions, SendingHelpers.collect(sharing, report))
+        raise
+    helpers.claiming_done()
+    send_and_settle(
+        sessions,
+        gateway,
+        settings,
+        now,
+        report.worker_id,
+        report,
+        terms,
+        sharing,
+        max_workers=max_workers,
+        limiter=limiter,
+    )
 
 
 # --- the whole dispatch ------------------------------------------------------------------
@@ -197,18 +289,30 @@ def dispatch(
         else None
     )
     try:
-        claim_due(sessions, due, now, report)  # the helpers start up meanwhile
-        send_pending(
-            sessions,
-            gateway,
-            settings,
-            now,
-            report.worker_id,
-            report,
-            max_workers=max_workers,
-            limiter=limiter,
-            helpers=helpers,
-        )
+        if helpers is None:
+            claim_due(sessions, due, now, report)
+            send_pending(
+                sessions,
+                gateway,
+                settings,
+                now,
+                report.worker_id,
+                report,
+                max_workers=max_workers,
+                limiter=limiter,
+            )
+        else:
+            _claim_and_send_with_helpers(
+                sessions,
+                gateway,
+                settings,
+                due,
+                now,
+                report,
+                helpers,
+                max_workers=max_workers,
+                limiter=limiter,
+            )
     finally:
         if helpers is not None:
             helpers.close()

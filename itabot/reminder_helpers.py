@@ -7,19 +7,26 @@ conditional UPDATE, `FOR UPDATE SKIP LOCKED` on PostgreSQL) already make concurr
 safe — two clock processes rely on them — so helpers simply lease and send beside the
 dispatcher until nothing is left.
 
-Each helper is a fresh interpreter (spawn, never fork: the dispatcher has threads and open
-connections) that builds its own engine and gateway from `Settings`, sends with an equal share
-of the rate limit, and spends the month's quota from one counter in shared memory, so N
-senders never spend more than one would. They are started after planning, when the plan is
-large, so their start-up (importing the SDK takes ~1 s) overlaps the claiming. A helper that
-dies leaves its leases to expire; the next dispatch re-sends those with the same retry key and
-LINE's 409 says which ones had gone out.
+Each helper builds its own engine and gateway from `Settings`, sends with an equal share of the
+rate limit, and spends the month's quota from one counter in shared memory, so N senders never
+spend more than one would. They are started after planning, when the plan is large. A helper
+that dies leaves its leases to expire; the next dispatch re-sends those with the same retry key
+and LINE's 409 says which ones had gone out.
+
+How a helper starts (`start_method`): forked when the dispatcher runs no other thread (`python
+-m itabot reminders send`), so it is ready at once — a spawned interpreter spends ~2 s of CPU
+importing line-bot-sdk, on a 2-core host as much as the claiming it is meant to overlap. The
+forked child sets the parent's database engines aside unused (`db._after_fork_in_child`) and
+makes its own LINE client. Spawned when other threads exist (the clock dispatches on a
+scheduler thread, `python bot.py` has the web server's): a fork copies only the calling thread,
+and a lock another thread held at that moment would stay locked in the child for ever.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -30,6 +37,7 @@ from itabot.reminder_report import DispatchReport
 log = logging.getLogger(__name__)
 
 HELPER_MIN_PUSHES = 1000  # below this many due reminders the dispatcher sends alone
+CLAIM_POLL = 0.05  # s: how often a helper started during the claim looks for new pushes
 SENT_COUNTS = ("sent", "duplicates", "failed", "retry_later", "over_quota")
 
 
@@ -94,18 +102,27 @@ class SharedQuotaBudget:
 _helper: dict[str, Any] = {}
 
 
-def _start_helper(settings: Settings, budget_parts: tuple[Any, Any, Any, Any]) -> None:
-    """Helper start-up: its own engine and LINE client (nothing is inherited)."""
+def _start_helper(
+    settings: Settings, budget_parts: tuple[Any, Any, Any, Any], claimed: Any
+) -> None:
+    """Helper start-up: its own engine and LINE client (none is inherited)."""
     from itabot import db
     from itabot.line import make_line_gateway
 
     _helper["sessions"] = db.session_factory(settings.database_url)
     _helper["gateway"] = make_line_gateway(settings)
     _helper["budget"] = SharedQuotaBudget(*budget_parts)
+    _helper["claimed"] = claimed
 
 
-def _ready() -> None:
-    """Nothing: submitted only to make the pool start its processes."""
+def _still_claiming() -> bool:
+    """True while the dispatcher is claiming (after waiting up to CLAIM_POLL for it to end):
+    an empty lease then only means the next claim batch has not committed yet."""
+    claimed = _helper["claimed"]
+    if claimed.is_set():
+        return False
+    claimed.wait(CLAIM_POLL)
+    return True
 
 
 def _send_share(now: datetime, worker_id: str, rate: float, burst: int, workers: int) -> dict:
@@ -122,6 +139,7 @@ def _send_share(now: datetime, worker_id: str, rate: float, burst: int, workers:
         _helper["budget"],
         RateLimiter(rate, burst),
         workers,
+        still_claiming=_still_claiming,
     )
     sender.run()
     return {"counts": {name: getattr(report, name) for name in SENT_COUNTS}, "held": sender.held}
@@ -130,22 +148,29 @@ def _send_share(now: datetime, worker_id: str, rate: float, burst: int, workers:
 # --- in the dispatcher ------------------------------------------------------------------------
 
 
+def start_method() -> str:
+    """`fork` in a process with no other thread (a fork is a safe copy of it), else `spawn`."""
+    if threading.active_count() == 1 and "fork" in mp.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 class SendingHelpers:
-    """`count` helper processes for one dispatch: started (and warming up) at once, given the
-    sending with `send`, stopped with `close`."""
+    """`count` helper processes for one dispatch: given the sending with `send` (they start
+    then, and lease as the claim batches commit), told with `claiming_done` that no more
+    pushes are coming, stopped with `close`."""
 
     def __init__(self, settings: Settings, count: int) -> None:
-        context = mp.get_context("spawn")
+        context = mp.get_context(start_method())
         self.count = count
         self.budget = SharedQuotaBudget.create(context)
+        self._claimed = context.Event()
         self._pool = ProcessPoolExecutor(
             count,
             mp_context=context,
             initializer=_start_helper,
-            initargs=(settings, self.budget.parts()),
+            initargs=(settings, self.budget.parts(), self._claimed),
         )
-        for _ in range(count):  # each submit starts a process now: start-up overlaps claiming
-            self._pool.submit(_ready)
 
     def send(
         self, now: datetime, worker_id: str, rate: float, burst: int, workers: int
@@ -155,6 +180,10 @@ class SendingHelpers:
             self._pool.submit(_send_share, now, f"{worker_id}/h{n}", rate, burst, workers)
             for n in range(1, self.count + 1)
         ]
+
+    def claiming_done(self) -> None:
+        """The dispatcher has claimed all it will: a helper finding nothing left may stop."""
+        self._claimed.set()
 
     @staticmethod
     def collect(futures: list[Future], report: DispatchReport) -> list[int]:
@@ -174,4 +203,5 @@ class SendingHelpers:
         return held
 
     def close(self) -> None:
+        self._claimed.set()  # whatever happened, no helper waits for more claims
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -362,10 +362,14 @@ class Sender:
         budget: QuotaBudget,
         limiter: RateLimiter,
         max_workers: int,
+        still_claiming: Callable[[], bool] | None = None,
     ) -> None:
         self.sessions, self.gateway, self.now = sessions, gateway, now
         self.worker_id, self.report, self.budget = worker_id, report, budget
         self.limiter, self.max_workers = limiter, max(1, max_workers)
+        # A helper started while the dispatcher is still claiming: nothing to lease yet is not
+        # the end (it waits a moment inside the call, then leases again).
+        self.still_claiming = still_claiming
         self.in_flight: dict[int, Lease] = {}
         self.answers: queue.SimpleQueue = queue.SimpleQueue()
         self.results: list[tuple[Lease, PushResult | str]] = []
@@ -416,7 +420,8 @@ class Sender:
             self.sessions, self.now, self.worker_id, self.cursor, min(room, CLAIM_BATCH)
         )
         if not leases:
-            self.exhausted = True
+            if self.still_claiming is None or not self.still_claiming():
+                self.exhausted = True
             return
         self.cursor = leases[-1].id
         for lease in leases:

@@ -46,7 +46,7 @@ def _fresh_postgres_database() -> tuple[str, str]:
 
 def _drop_postgres_database(url: str, name: str) -> None:
     db.engine_for(url).dispose()
-    db.engine_for.cache_clear()
+    db.forget_engines()
     admin = create_engine(db.normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -163,7 +163,7 @@ def test_a_restart_between_offsets_resends_nothing_and_skips_nothing(
     line = FakeGateway()  # LINE outlives our process
     for day in (23, 27, 29, 30):
         db.engine_for(url).dispose()
-        db.engine_for.cache_clear()  # a new process: new engine, new session factory
+        db.forget_engines()  # a new process: new engine, new session factory
         at = bkk(2026, 6, day, 8, 30)
         assert run(settings, calendars, line, at).sent == 1
         assert run(settings, calendars, line, at + timedelta(hours=3)).sent == 0

@@ -285,6 +285,82 @@ def test_helper_processes_never_spend_more_than_the_months_quota(
     assert "โควตาข้อความ LINE" in notice.messages[0]["text"]
 
 
+class SlowClaim:
+    """The dispatcher's claim, held after its first batch of 10 chats has committed until the
+    helpers have pushed those 10 (or 60 s): the later batches come after pushes went out."""
+
+    def __init__(self, fake_line, monkeypatch, *, crash_after_first: bool = False) -> None:
+        import itabot.reminder_claim as claim
+
+        real = claim._claim_batch
+        self.batches = 0
+        self.first_batch_sent_during_claim = False
+        monkeypatch.setattr(claim, "CHATS_PER_TRANSACTION", 10)
+
+        def held(*args, **kwargs):
+            real(*args, **kwargs)
+            self.batches += 1
+            if self.batches == 1:
+                self.first_batch_sent_during_claim = fake_line.wait_for(
+                    lambda f: len(f.pushes) >= 10, timeout=60
+                )
+                if crash_after_first:
+                    raise RuntimeError("the dispatcher died while claiming")
+
+        monkeypatch.setattr(claim, "_claim_batch", held)
+
+
+@pytest.mark.slow
+def test_helpers_send_each_claim_batch_while_the_dispatcher_is_still_claiming(
+    line_settings, calendars, fake_line, monkeypatch
+):
+    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    url = line_settings.database_url
+    fake_line.quota = {"type": "none"}
+    chats = [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    claim = SlowClaim(fake_line, monkeypatch)
+
+    report = dispatch(
+        url,
+        make_line_gateway(line_settings),
+        calendars,
+        line_settings,
+        AT,
+        "main",
+        processes=2,
+    )
+
+    assert claim.first_batch_sent_during_claim  # batch 1 reached LINE before batch 2 existed
+    assert claim.batches == 4
+    assert reminder_pushes(fake_line) == Counter(chats)  # later batches too, each chat once
+    assert report.sent == 40
+    assert {r.status for r in ledger(url)} == {"sent"}
+
+
+@pytest.mark.slow
+def test_a_dispatcher_dying_while_claiming_stops_its_helpers_and_loses_nothing(
+    line_settings, calendars, fake_line, monkeypatch
+):
+    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    url = line_settings.database_url
+    fake_line.quota = {"type": "none"}
+    chats = [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    SlowClaim(fake_line, monkeypatch, crash_after_first=True)
+    gateway = make_line_gateway(line_settings)
+
+    with pytest.raises(RuntimeError, match="died while claiming"):
+        dispatch(url, gateway, calendars, line_settings, AT, "main", processes=2)
+
+    assert reminder_pushes(fake_line) == Counter(chats[:10])  # what was claimed went out
+    assert {p.status for p in pushes(url)} == {"sent"}
+    assert all(p.claimed_until is None for p in pushes(url))  # no lease left behind
+
+    monkeypatch.undo()  # the next run (the clock, a minute later) claims the rest
+    later = dispatch(url, gateway, calendars, line_settings, AT.replace(minute=31), "next")
+    assert later.sent == 30
+    assert reminder_pushes(fake_line) == Counter(chats)
+
+
 @pytest.mark.slow
 def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
     line_settings, fake_line
