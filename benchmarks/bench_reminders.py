@@ -16,7 +16,8 @@ Three runs of the same dispatcher:
   urllib3 and http.client, under one GIL);
 * `sdk` — what ships: the same client, with `ITABOT_REMINDER_PROCESSES=auto` (one per CPU, at
   most 4) — helper processes lease and send beside the dispatcher (itabot.reminder_helpers).
-  Their start-up (spawned, importing the SDK) is inside the measured time.
+  They are forked here, as under `reminders send` (the bench runs no other thread), start
+  sending as the first claim batch commits, and their start-up is inside the measured time.
 
 CPU seconds of the dispatcher process and its helpers and the load average are recorded beside
 the wall times: on a small shared machine the stand-in, the client threads and other jobs
