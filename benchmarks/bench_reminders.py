@@ -57,6 +57,7 @@ from itabot.config import PROJECT_ROOT, Settings, parse_processes
 from itabot.line import PushOutcome, PushResult, make_line_gateway
 from itabot.models import Agency, Chat, Push, Reminder
 from itabot.names import agency_key
+from itabot.reminder_helpers import start_method
 from itabot.reminders import ReminderDefaults, dispatch, load_chats, plan
 from itabot.thaidate import BANGKOK
 
@@ -215,6 +216,7 @@ def run_dispatch(
 ) -> dict[str, Any]:
     before = stand_in_stats(base_url)
     load_before = os.getloadavg()[0]
+    start = start_method() if processes > 1 else None
     with StepTimer() as steps:
         cpu0, t0 = _cpu_seconds(), time.perf_counter()
         report = dispatch(
@@ -238,6 +240,7 @@ def run_dispatch(
     return {
         "client": name,
         "sending_processes": processes,
+        "helper_start_method": start,
         "end_to_end_s": round(elapsed, 3),
         "steps_s": steps.times,
         "pushes_sent": report.sent,
