@@ -309,15 +309,27 @@ def claim_due(
     due: Sequence[DueReminder],
     now: datetime,
     report: DispatchReport,
+    taken: set | None = None,
 ) -> None:
     """Step 2. Chats are claimed in batches (one transaction each: 10,000 chats, 20 commits);
     the ledger's unique key is the arbiter, so a batch that meets a key claimed meanwhile by
-    another dispatcher is rolled back and redone chat by chat."""
+    another dispatcher is rolled back and redone chat by chat. `taken`: the ledger's keys if
+    the caller has just read them (`unclaimed`)."""
     groups = list(by_chat(due).items())
     if not groups:
         return
     payloads = _Payloads(sessions)
-    with sessions() as session:
-        taken = ledger_keys(session, due)
+    if taken is None:
+        with sessions() as session:
+            taken = ledger_keys(session, due)
     for batch in _chunks(groups, CHATS_PER_TRANSACTION):
         _claim_batch(sessions, batch, taken, payloads, now, report)
+
+
+def unclaimed(sessions: sessionmaker[Session], due: Sequence[DueReminder]) -> tuple[int, set]:
+    """How many of `due` the ledger does not have yet, and the ledger keys read to tell.
+    Late is better than never, so the plan lists a morning's reminders all day long; what is
+    left to claim is what tells a large dispatch from an idle minute."""
+    with sessions() as session:
+        taken = ledger_keys(session, due)
+    return sum(r.key not in taken for r in due), taken

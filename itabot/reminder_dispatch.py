@@ -48,6 +48,7 @@ from itabot.reminder_claim import (
     ledger_keys,
     load_chats,
     plan_from_db,
+    unclaimed,
 )
 from itabot.reminder_helpers import HELPER_MIN_PUSHES, SendingHelpers, SharedQuotaBudget
 from itabot.reminder_planner import DueReminder
@@ -223,6 +224,7 @@ def _claim_and_send_with_helpers(
     gateway: LineGateway,
     settings: Settings,
     due: list[DueReminder],
+    taken: set | None,
     now: datetime,
     report: DispatchReport,
     helpers: SendingHelpers,
@@ -237,7 +239,7 @@ def _claim_and_send_with_helpers(
     terms = _sending_terms(sessions, gateway, settings, now, helpers)
     sharing = helpers.send(now, report.worker_id, terms.rate, terms.burst, max_workers)
     try:
-        claim_due(sessions, due, now, report)
+        claim_due(sessions, due, now, report, taken)
     except BaseException:
         helpers.claiming_done()
         release_pushes(sessions, SendingHelpers.collect(sharing, report))
@@ -283,14 +285,16 @@ def dispatch(
     report = DispatchReport(at=now.astimezone(BANGKOK), worker_id=worker_id or default_worker_id())
     due = plan_from_db(sessions, calendars, settings, now)
     report.due = len(due)
-    helpers = (
-        SendingHelpers(settings, processes - 1)
-        if processes > 1 and len(due) >= HELPER_MIN_PUSHES
-        else None
-    )
+    helpers, taken = None, None
+    if processes > 1 and len(due) >= HELPER_MIN_PUSHES:
+        # Helpers for what is left to claim, not for the plan: after 08:30 the plan still
+        # lists the morning's reminders every minute, all of them already in the ledger.
+        fresh, taken = unclaimed(sessions, due)
+        if fresh >= HELPER_MIN_PUSHES:
+            helpers = SendingHelpers(settings, processes - 1)
     try:
         if helpers is None:
-            claim_due(sessions, due, now, report)
+            claim_due(sessions, due, now, report, taken)
             send_pending(
                 sessions,
                 gateway,
@@ -307,6 +311,7 @@ def dispatch(
                 gateway,
                 settings,
                 due,
+                taken,
                 now,
                 report,
                 helpers,

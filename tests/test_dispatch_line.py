@@ -362,6 +362,42 @@ def test_a_dispatcher_dying_while_claiming_stops_its_helpers_and_loses_nothing(
 
 
 @pytest.mark.slow
+def test_the_minute_after_a_large_dispatch_starts_no_helpers_and_asks_line_nothing(
+    line_settings, calendars, fake_line, monkeypatch
+):
+    """After 08:30 the plan still lists the morning's reminders every minute (late is better
+    than never); all are in the ledger, so the clock must not start helper processes — nor
+    ask LINE for the quota — each minute for the rest of the day."""
+    import itabot.reminder_dispatch as rd
+
+    monkeypatch.setattr(rd, "HELPER_MIN_PUSHES", 1)
+    url = line_settings.database_url
+    fake_line.quota = {"type": "none"}
+    for i in range(5):
+        bind_chat(url, f"Cgroup{i:03d}")
+    started = []
+
+    class CountedHelpers(rd.SendingHelpers):
+        def __init__(self, *args, **kwargs) -> None:
+            started.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(rd, "SendingHelpers", CountedHelpers)
+    gateway = make_line_gateway(line_settings)
+
+    first = dispatch(url, gateway, calendars, line_settings, AT, "clock", processes=2)
+    calls = len(fake_line.calls())
+    later = dispatch(
+        url, gateway, calendars, line_settings, AT.replace(minute=31), "clock", processes=2
+    )
+
+    assert (first.sent, len(started)) == (5, 1)
+    assert (later.due, later.sent) == (first.due, 0)
+    assert len(started) == 1  # no helpers for a plan the ledger already holds
+    assert len(fake_line.calls()) == calls  # and no call to LINE at all
+
+
+@pytest.mark.slow
 def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
     line_settings, fake_line
 ):
