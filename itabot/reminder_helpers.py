@@ -37,7 +37,6 @@ from itabot.reminder_report import DispatchReport
 log = logging.getLogger(__name__)
 
 HELPER_MIN_PUSHES = 1000  # below this many due reminders the dispatcher sends alone
-CLAIM_POLL = 0.05  # s: how often a helper started during the claim looks for new pushes
 SENT_COUNTS = ("sent", "duplicates", "failed", "retry_later", "over_quota")
 
 
@@ -115,13 +114,17 @@ def _start_helper(
     _helper["claimed"] = claimed
 
 
-def _still_claiming() -> bool:
-    """True while the dispatcher is claiming (after waiting up to CLAIM_POLL for it to end):
-    an empty lease then only means the next claim batch has not committed yet."""
+def _still_claiming(wait: bool) -> bool:
+    """True while the dispatcher is claiming: an empty lease then only means the next claim
+    batch has not committed yet. With `wait`, first waits up to CLAIM_POLL for the claim to
+    end (the sender has nothing else to do)."""
+    from itabot.reminder_send import CLAIM_POLL
+
     claimed = _helper["claimed"]
     if claimed.is_set():
         return False
-    claimed.wait(CLAIM_POLL)
+    if wait:
+        claimed.wait(CLAIM_POLL)
     return True
 
 

@@ -2,9 +2,9 @@
 
 Pending pushes are leased with a conditional UPDATE (`… WHERE status='pending' AND
 (claimed_until IS NULL OR claimed_until < now)`; PostgreSQL adds `FOR UPDATE SKIP LOCKED`),
-pushed with their *stored* retry key and payload (push_payload), then marked. A push whose mark was lost (a
-crash after LINE accepted it) is leased again later and re-sent with the same key: LINE
-answers 409, which is recorded as sent — one delivery, whatever crashed.
+pushed with their *stored* retry key and payload (`push_payload`), then marked. A push whose
+mark was lost (a crash after LINE accepted it) is leased again later and re-sent with the same
+key: LINE answers 409, which is recorded as sent — one delivery, whatever crashed.
 
 Stale is worse than late: a pending push not accepted by the end of its day (or after its last
 closing) is `expired`, never sent: its countdown is no longer true.
@@ -37,6 +37,7 @@ log = logging.getLogger("itabot.reminder_dispatch")
 
 LEASE = timedelta(minutes=5)  # longer than line.py's worst case for one push (4 tries, 10 s each)
 CLAIM_BATCH = 64  # pushes leased per UPDATE
+CLAIM_POLL = 0.05  # s: a helper sending during the claim looks for new claim batches this often
 MAX_WORKERS = 16
 RATE_PER_SECOND = 1950.0  # LINE allows 2,000 push requests a second …
 RATE_BURST = 50  # … and burst + rate stays within it over any one second
@@ -362,14 +363,17 @@ class Sender:
         budget: QuotaBudget,
         limiter: RateLimiter,
         max_workers: int,
-        still_claiming: Callable[[], bool] | None = None,
+        still_claiming: Callable[[bool], bool] | None = None,
     ) -> None:
         self.sessions, self.gateway, self.now = sessions, gateway, now
         self.worker_id, self.report, self.budget = worker_id, report, budget
         self.limiter, self.max_workers = limiter, max(1, max_workers)
         # A helper started while the dispatcher is still claiming: nothing to lease yet is not
-        # the end (it waits a moment inside the call, then leases again).
+        # the end. `still_claiming(wait)` says whether claims may still come (waiting a moment
+        # first when this sender has nothing in flight); meanwhile an empty lease is retried
+        # after CLAIM_POLL, not after every answer.
         self.still_claiming = still_claiming
+        self._lease_again_at = 0.0
         self.in_flight: dict[int, Lease] = {}
         self.answers: queue.SimpleQueue = queue.SimpleQueue()
         self.results: list[tuple[Lease, PushResult | str]] = []
@@ -400,7 +404,7 @@ class Sender:
         window = self.max_workers * 4
         while True:
             # Lease in batches when half the window has drained, not one push per answer.
-            if not self.exhausted and len(self.in_flight) <= window // 2:
+            if self._may_lease(window):
                 self._lease_more(pool, window - len(self.in_flight))
             if not self.in_flight:
                 if self.exhausted:
@@ -415,12 +419,19 @@ class Sender:
             if len(self.results) >= CLAIM_BATCH or (self.exhausted and not self.in_flight):
                 self._flush()
 
+    def _may_lease(self, window: int) -> bool:
+        if self.exhausted or len(self.in_flight) > window // 2:
+            return False
+        return not self.in_flight or systime.monotonic() >= self._lease_again_at
+
     def _lease_more(self, pool: ThreadPoolExecutor, room: int) -> None:
         leases = lease_pushes(
             self.sessions, self.now, self.worker_id, self.cursor, min(room, CLAIM_BATCH)
         )
         if not leases:
-            if self.still_claiming is None or not self.still_claiming():
+            if self.still_claiming is not None and self.still_claiming(not self.in_flight):
+                self._lease_again_at = systime.monotonic() + CLAIM_POLL
+            else:
                 self.exhausted = True
             return
         self.cursor = leases[-1].id
