@@ -164,7 +164,9 @@ class SendingHelpers:
     pushes are coming, stopped with `close`."""
 
     def __init__(self, settings: Settings, count: int) -> None:
-        context = mp.get_context(start_method())
+        method = start_method()
+        log.info("starting %d reminder sending helper(s) (%s)", count, method)
+        context = mp.get_context(method)
         self.count = count
         self.budget = SharedQuotaBudget.create(context)
         self._claimed = context.Event()

@@ -401,14 +401,15 @@ def test_the_minute_after_a_large_dispatch_starts_no_helpers_and_asks_line_nothi
 def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
     line_settings, fake_line
 ):
-    """`python -m itabot reminders send` with helper processes: spawned helpers must not run
-    the CLI again (a package's __main__ is not re-run by spawn), and nothing is sent twice."""
+    """`python -m itabot reminders send` with helper processes, forked (the CLI runs no other
+    thread): each helper opens its own database connections and LINE client, none runs the CLI
+    again, and nothing is sent twice."""
     from itabot.reminder_helpers import HELPER_MIN_PUSHES
 
     url = line_settings.database_url
     fake_line.quota = {"type": "none"}
     chats = [bind_chat(url, f"Cgroup{i:04d}") for i in range(HELPER_MIN_PUSHES // 2)]
-    env = env_for(line_settings) | {"ITABOT_REMINDER_PROCESSES": "2"}
+    env = env_for(line_settings) | {"ITABOT_REMINDER_PROCESSES": "2", "LOG_LEVEL": "INFO"}
     done = subprocess.run(
         [sys.executable, "-m", "itabot", "reminders", "send", "--at", "2026-06-23T08:30"],
         cwd=PROJECT_ROOT,
@@ -418,6 +419,7 @@ def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+    assert "starting 1 reminder sending helper(s) (fork)" in done.stderr
     assert f"due={HELPER_MIN_PUSHES}" in done.stdout and f"sent={len(chats)}" in done.stdout
     assert reminder_pushes(fake_line) == Counter(chats)
     assert {r.status for r in ledger(url)} == {"sent"}
