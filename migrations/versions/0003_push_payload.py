@@ -1,8 +1,8 @@
 """store push payloads once (push_payload), not one copy per push
 
 A dispatch sends the same few merged reminders to thousands of chats. Each push row carried its
-own ~7 KB JSON copy (about 2 GB a year for 10,000 chats), and SQLite rewrote that overflow chain
-whenever the push was leased or marked. Payloads now live in `push_payload`, keyed by the
+own copy of the JSON (2.3 KB for one closing's reminder, more for a merged carousel: hundreds
+of MB a year for 10,000 chats), and SQLite rewrote it whenever the push was leased or marked. Payloads now live in `push_payload`, keyed by the
 SHA-256 of their JSON; a push points at one. Existing pushes keep their exact messages (and so
 their retry keys stay valid): the upgrade moves each distinct payload across, the downgrade
 copies them back.
