@@ -246,14 +246,19 @@ def reminder_pushes(fake_line) -> Counter:
     return Counter(r.json["to"] for r in fake_line.pushes if r.json["to"] != ADMIN)
 
 
+def forty_groups_with_helpers(line_settings, fake_line, monkeypatch) -> tuple[str, list[str]]:
+    """40 bound groups, no quota limit, and helpers used for any plan (not only ≥ 1,000)."""
+    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    url = line_settings.database_url
+    fake_line.quota = {"type": "none"}
+    return url, [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+
+
 @pytest.mark.slow
 def test_helper_processes_share_a_large_dispatch_and_each_chat_gets_one_push(
     line_settings, calendars, fake_line, monkeypatch
 ):
-    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
-    url = line_settings.database_url
-    fake_line.quota = {"type": "none"}
-    chats = [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    url, chats = forty_groups_with_helpers(line_settings, fake_line, monkeypatch)
     # This process leases at most 4 pushes (one sending thread); helpers must send the rest.
     main = GatedGateway(line_settings, fake_line, lambda f: len(f.pushes) >= 36)
 
@@ -314,10 +319,7 @@ class SlowClaim:
 def test_helpers_send_each_claim_batch_while_the_dispatcher_is_still_claiming(
     line_settings, calendars, fake_line, monkeypatch
 ):
-    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
-    url = line_settings.database_url
-    fake_line.quota = {"type": "none"}
-    chats = [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    url, chats = forty_groups_with_helpers(line_settings, fake_line, monkeypatch)
     claim = SlowClaim(fake_line, monkeypatch)
 
     report = dispatch(
@@ -341,10 +343,7 @@ def test_helpers_send_each_claim_batch_while_the_dispatcher_is_still_claiming(
 def test_a_dispatcher_dying_while_claiming_stops_its_helpers_and_loses_nothing(
     line_settings, calendars, fake_line, monkeypatch
 ):
-    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
-    url = line_settings.database_url
-    fake_line.quota = {"type": "none"}
-    chats = [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    url, chats = forty_groups_with_helpers(line_settings, fake_line, monkeypatch)
     SlowClaim(fake_line, monkeypatch, crash_after_first=True)
     gateway = make_line_gateway(line_settings)
 

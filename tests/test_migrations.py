@@ -134,13 +134,16 @@ def _pushes_with_payloads(url: str) -> list[tuple]:
         ).all()
 
 
+def _migrate(url: str, revision: str, *, down: bool = False) -> None:
+    (db.downgrade if down else db.upgrade)(url, revision)
+    db.engine_for(url).dispose()
+
+
 def test_0003_moves_each_payload_once_and_keeps_pushes_and_ledger(database_url):
-    db.downgrade(database_url, "0002")
-    db.engine_for(database_url).dispose()
+    _migrate(database_url, "0002", down=True)
     _seed_pushes_at_0002(database_url)
 
-    db.upgrade(database_url, "head")
-    db.engine_for(database_url).dispose()
+    _migrate(database_url, "head")
 
     assert _pushes_with_payloads(database_url) == [
         (1, "00000000-0000-4000-8000-000000000001", _PAYLOAD_A, 1),
@@ -153,14 +156,11 @@ def test_0003_moves_each_payload_once_and_keeps_pushes_and_ledger(database_url):
 
 
 def test_0003_downgrade_puts_each_payload_back_in_its_push(database_url):
-    db.downgrade(database_url, "0002")
-    db.engine_for(database_url).dispose()
+    _migrate(database_url, "0002", down=True)
     _seed_pushes_at_0002(database_url)
-    db.upgrade(database_url, "head")
-    db.engine_for(database_url).dispose()
+    _migrate(database_url, "head")
 
-    db.downgrade(database_url, "0002")
-    db.engine_for(database_url).dispose()
+    _migrate(database_url, "0002", down=True)
 
     with db.engine_for(database_url).connect() as conn:
         rows = conn.execute(
