@@ -7,7 +7,7 @@ from datetime import UTC
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from itabot.admin.core import USAGE, Command, Reply, _quoted, _usage, visible
+from itabot.admin.core import Command, Reply, _group_usage, _quoted, _usage, visible
 from itabot.chats import LINE_USER_ID_RE
 from itabot.models import Admin
 from itabot.names import clean_text
@@ -30,13 +30,7 @@ def _user_id_arg(args: str) -> tuple[str | None, Reply | None]:
 
 
 def cmd_admin_usage(cmd: Command, args: str) -> Reply:
-    problem = (
-        f"ไม่รู้จักคำสั่งย่อย {_quoted(visible(clean_text(args.split()[0]), 20) or '')}" if args else None
-    )
-    text = "\n".join(USAGE[k] for k in ("admin add", "admin remove", "admin list"))
-    return Reply(
-        f"{problem + chr(10) if problem else ''}วิธีใช้:\n{text}", "invalid", problem or "usage"
-    )
+    return _group_usage(args, ("admin add", "admin remove", "admin list"))
 
 
 def cmd_admin_add(cmd: Command, args: str) -> Reply:

@@ -21,6 +21,7 @@ from itabot.admin.core import (
     Command,
     Reply,
     _agency_label,
+    _group_usage,
     _quoted,
     _usage,
     visible,
@@ -214,13 +215,7 @@ def _ambiguous(lookup: Lookup, verb: str) -> Reply:
 
 
 def cmd_agency_usage(cmd: Command, args: str) -> Reply:
-    problem = (
-        f"ไม่รู้จักคำสั่งย่อย {_quoted(visible(clean_text(args.split()[0]), 20) or '')}" if args else None
-    )
-    text = "\n".join(USAGE[k] for k in ("agency add", "agency list", "agency remove"))
-    return Reply(
-        f"{problem + chr(10) if problem else ''}วิธีใช้:\n{text}", "invalid", problem or "usage"
-    )
+    return _group_usage(args, ("agency add", "agency list", "agency remove"))
 
 
 MAX_BULK_AGENCIES = 50

@@ -318,6 +318,23 @@ def _usage(key: str, problem: str | None = None) -> Reply:
     return Reply(f"{head}วิธีใช้: {USAGE[key]}", "invalid", problem or "usage")
 
 
+def _unknown_sub(args: str) -> str | None:
+    """The refusal of a subcommand we do not have (its first word, cleaned and cut short), or
+    None when no subcommand was typed."""
+    if not args:
+        return None
+    return f"ไม่รู้จักคำสั่งย่อย {_quoted(visible(clean_text(args.split()[0]), 20) or '')}"
+
+
+def _group_usage(args: str, keys: tuple[str, ...]) -> Reply:
+    """`/admin`, `/agency` with no or an unknown subcommand: each subcommand's usage."""
+    problem = _unknown_sub(args)
+    text = "\n".join(USAGE[k] for k in keys)
+    return Reply(
+        f"{problem + chr(10) if problem else ''}วิธีใช้:\n{text}", "invalid", problem or "usage"
+    )
+
+
 # --- parsing helpers -------------------------------------------------------------------------
 
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 
-from itabot.admin.core import Command, Reply, _chat_word, _needs_chat, _quoted, _usage, visible
+from itabot.admin.core import (
+    Command,
+    Reply,
+    _chat_word,
+    _needs_chat,
+    _unknown_sub,
+    _usage,
+)
 from itabot.chats import format_days, format_time, reminder_settings
 from itabot.config import parse_remind_days, parse_remind_time
-from itabot.names import clean_text
 
 MAX_REMIND_OFFSETS = 10  # each offset is a push per bound group: the LINE quota is small
 
@@ -48,10 +54,7 @@ def cmd_remind_show(cmd: Command, args: str) -> Reply:
 
 
 def cmd_remind_usage(cmd: Command, args: str) -> Reply:
-    problem = (
-        f"ไม่รู้จักคำสั่งย่อย {_quoted(visible(clean_text(args.split()[0]), 20) or '')}" if args else None
-    )
-    return _usage("remind", problem)
+    return _usage("remind", _unknown_sub(args))
 
 
 def _set_enabled(cmd: Command, enabled: bool) -> Reply:
