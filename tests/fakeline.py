@@ -329,6 +329,11 @@ def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+def post_signed(client: Any, body: bytes, secret: str) -> Any:
+    """POST `body` to a Flask test client's /callback, signed as LINE would sign it."""
+    return client.post("/callback", data=body, headers={"X-Line-Signature": sign(body, secret)})
+
+
 def new_event_id() -> str:
     """A fresh `webhookEventId` (LINE's are 26-character ULIDs)."""
     return "01" + uuid.uuid4().hex[:24].upper()

@@ -25,7 +25,7 @@ from itabot.line import PushOutcome, SdkLineGateway, make_line_gateway
 from itabot.messages import answer_to_messages
 from itabot.webhook import EXTENSION
 from tests.conftest import bkk
-from tests.fakeline import callback_body, sign, text_event
+from tests.fakeline import callback_body, post_signed, text_event
 from tests.processes import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
@@ -144,9 +144,7 @@ def test_a_question_to_the_webhook_is_replied_to_through_lines_spec(prism_url, s
     rt = app.extensions[EXTENSION]
     rt.clock = lambda: bkk(2026, 6, 20, 9, 0)
     body = callback_body(text_event("OIT ปิดวันไหน"))
-    response = app.test_client().post(
-        "/callback", data=body, headers={"X-Line-Signature": sign(body, "prism-secret")}
-    )
+    response = post_signed(app.test_client(), body, "prism-secret")
     assert response.status_code == 200
     assert rt.wait_idle(20)
     from sqlalchemy import select

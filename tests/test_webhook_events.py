@@ -21,7 +21,7 @@ from itabot.config import PROJECT_ROOT, Settings
 from itabot.models import WebhookEvent
 from itabot.webhook import EXTENSION
 from tests.conftest import bkk
-from tests.fakeline import callback_body, new_event_id, sign
+from tests.fakeline import callback_body, new_event_id, post_signed, sign
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -156,9 +156,7 @@ def test_every_event_and_message_type_in_the_spec_gets_200(app, spec, fake_line,
     events = spec_events(spec, kind)
     for label, ev in events:
         body = callback_body(ev)
-        response = client.post(
-            "/callback", data=body, headers={"X-Line-Signature": sign(body, SECRET)}
-        )
+        response = post_signed(client, body, SECRET)
         assert response.status_code == 200, label
     assert app.extensions[EXTENSION].wait_idle(10)
     with db.session_scope(app.extensions[EXTENSION].database_url) as session:
@@ -175,12 +173,7 @@ def test_every_event_and_message_type_in_the_spec_gets_200(app, spec, fake_line,
 def test_all_spec_events_in_one_body_get_200(app, spec, kind):
     body = callback_body(*(ev for _, ev in spec_events(spec, kind)))
     client = app.test_client()
-    assert (
-        client.post(
-            "/callback", data=body, headers={"X-Line-Signature": sign(body, SECRET)}
-        ).status_code
-        == 200
-    )
+    assert post_signed(client, body, SECRET).status_code == 200
     assert app.extensions[EXTENSION].wait_idle(10)
 
 
@@ -198,11 +191,6 @@ def test_event_types_outside_the_spec_get_200(app, fake_line, event_type):
     }
     body = callback_body(ev)
     client = app.test_client()
-    assert (
-        client.post(
-            "/callback", data=body, headers={"X-Line-Signature": sign(body, SECRET)}
-        ).status_code
-        == 200
-    )
+    assert post_signed(client, body, SECRET).status_code == 200
     assert app.extensions[EXTENSION].wait_idle(10)
     assert fake_line.calls("/v2/bot/message/reply") == []

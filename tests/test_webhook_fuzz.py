@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from itabot.app import create_app
 from itabot.config import Settings
 from itabot.webhook import EXTENSION
-from tests.fakeline import sign
+from tests.fakeline import post_signed
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -104,9 +104,7 @@ def test_random_bytes_and_signatures_never_give_5xx(app, body, signature):
 @given(value=json_values)
 def test_validly_signed_random_json_never_gives_5xx(app, value):
     body = json.dumps(value).encode()
-    response = app.test_client().post(
-        "/callback", data=body, headers={"X-Line-Signature": sign(body, SECRET)}
-    )
+    response = post_signed(app.test_client(), body, SECRET)
     assert response.status_code in (200, 400)
 
 
@@ -114,7 +112,5 @@ def test_validly_signed_random_json_never_gives_5xx(app, value):
 @given(events=st.lists(line_shaped_events(), min_size=0, max_size=4), destination=json_values)
 def test_validly_signed_line_shaped_events_never_give_5xx(app, events, destination):
     body = json.dumps({"destination": destination, "events": events}).encode()
-    response = app.test_client().post(
-        "/callback", data=body, headers={"X-Line-Signature": sign(body, SECRET)}
-    )
+    response = post_signed(app.test_client(), body, SECRET)
     assert response.status_code in (200, 400)

@@ -15,7 +15,7 @@ from itabot.config import Settings
 from itabot.models import WebhookEvent
 from itabot.webhook import EXTENSION, Job, StatusWriter, record_events
 from tests.conftest import bkk
-from tests.fakeline import callback_body, new_event_id, sign, source, text_event
+from tests.fakeline import callback_body, new_event_id, post_signed, source, text_event
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -165,7 +165,7 @@ def app(settings: Settings, fake_line):
 
 def say_in_group(client, text: str, user: str = STAFF) -> None:
     body = callback_body(text_event(text, src=source("group", user_id=user, chat_id=GROUP)))
-    assert client.post("/callback", data=body, headers={"X-Line-Signature": sign(body, SECRET)})
+    assert post_signed(client, body, SECRET)
 
 
 def test_a_bound_group_is_answered_with_its_provinces_deadlines_and_every_event_is_done(
