@@ -9,8 +9,10 @@ of every question, so it is one primary-key lookup with the agency joined in.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -93,7 +95,7 @@ class Binding:
 _CHAT, _AGENCY, _ADMIN = Chat.__table__, Agency.__table__, Admin.__table__
 # Built once with bind parameters: this runs on every question, and building (and cache-keying)
 # an ORM select each time cost more than the indexed read itself. `sender` NULL matches no row.
-_BINDING = (
+BINDING_QUERY = (
     select(
         _CHAT.c.id,
         _CHAT.c.type,
@@ -115,10 +117,19 @@ def binding_of(
     whether `sender` has an admin row: one indexed query, on a session or a bare connection
     (the webhook reads it on the connection that recorded the event). None if the chat is
     unknown."""
-    row = db.execute(_BINDING, {"chat_id": chat_id, "sender": sender}).first()
+    return binding_from_row(
+        db.execute(BINDING_QUERY, {"chat_id": chat_id, "sender": sender}).first()
+    )
+
+
+def binding_from_row(row: Sequence[Any] | None) -> Binding | None:
+    """A `BINDING_QUERY` row (from SQLAlchemy or straight from the driver) as a `Binding`."""
     if row is None:
         return None
-    return Binding(*row[:6], sender_is_admin=bool(row[6]))
+    chat_id, chat_type, active, agency_id, agency, province, sender_is_admin = row
+    return Binding(
+        chat_id, chat_type, bool(active), agency_id, agency, province, bool(sender_is_admin)
+    )
 
 
 def bind_chat(session: Session, chat: Chat, agency: Agency, by: str | None) -> Agency | None:

@@ -7,15 +7,17 @@ from dataclasses import replace
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from itabot import db, webhook
+from itabot import db, webhook_store
 from itabot.config import Settings
 from itabot.models import WebhookEvent
-from itabot.webhook import EXTENSION, Job, StatusWriter, record_events
+from itabot.webhook import EXTENSION
+from itabot.webhook_jobs import Job
+from itabot.webhook_store import StatusWriter, record_events
 from tests.conftest import bkk
-from tests.fakeline import callback_body, new_event_id, post_signed, source, text_event
+from tests.fakeline import callback_body, new_event_id, post_signed, sign, source, text_event
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -65,7 +67,7 @@ class ManualTimer:
 @pytest.fixture
 def manual_timer(monkeypatch):
     ManualTimer.armed = []
-    monkeypatch.setattr(webhook.threading, "Timer", ManualTimer)
+    monkeypatch.setattr(webhook_store.threading, "Timer", ManualTimer)
     return ManualTimer
 
 
@@ -109,7 +111,7 @@ def test_statuses_taken_by_a_transaction_that_failed_are_written_later(
     def database_gone(*args):
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(webhook, "_insert_new_events", database_gone)
+    monkeypatch.setattr(webhook_store, "_insert_new_events", database_gone)
     with pytest.raises(OperationalError):
         record_events(url, [question(next_event)], writer)
     assert status_of(url, answered) == "received"
@@ -118,6 +120,40 @@ def test_statuses_taken_by_a_transaction_that_failed_are_written_later(
     writer.flush()
     assert status_of(url, answered) == "done"
     assert status_of(url, next_event) is None  # rolled back with the failed transaction
+
+
+def test_a_row_the_database_refuses_leaves_nothing_of_the_transaction(settings, manual_timer):
+    """The driver's own error (here a NOT NULL) rolls back the event before it and the statuses
+    riding along, and comes out as SQLAlchemy's error, which the webhook answers with 503."""
+    url = settings.database_url
+    answered, fine, refused = new_event_id(), new_event_id(), new_event_id()
+    writer = StatusWriter(url)
+    record_events(url, [question(answered)], writer)
+    writer.add(answered, "done")
+
+    with pytest.raises(IntegrityError):
+        record_events(url, [question(fine), replace(question(refused), event_type=None)], writer)
+
+    assert (status_of(url, fine), status_of(url, refused)) == (None, None)
+    assert status_of(url, answered) == "received"
+    writer.flush()
+    assert status_of(url, answered) == "done"
+    assert record_events(url, [question(fine)], writer)  # the pooled connection still works
+
+
+def test_a_missing_events_table_is_a_503_and_nothing_is_sent(app, fake_line):
+    with db.engine_for(app.extensions[EXTENSION].database_url).begin() as conn:
+        conn.execute(text("DROP TABLE webhook_event"))
+
+    response = app.test_client().post(
+        "/callback",
+        data=(body := callback_body(text_event("OIT ปิดวันไหน"))),
+        headers={"X-Line-Signature": sign(body, SECRET)},
+    )
+
+    assert response.status_code == 503
+    assert b"Traceback" not in response.data
+    assert fake_line.requests == []
 
 
 def test_a_question_is_recorded_with_its_chats_binding(settings):
