@@ -114,9 +114,9 @@ def binding_of(
     db: Session | Connection, chat_id: str, *, sender: str | None = None
 ) -> Binding | None:
     """The chat, its agency's name and province and — to save a round trip on every question —
-    whether `sender` has an admin row: one indexed query, on a session or a bare connection
-    (the webhook reads it on the connection that recorded the event). None if the chat is
-    unknown."""
+    whether `sender` has an admin row: one indexed query, on a session or a connection. None if
+    the chat is unknown. (The webhook runs `BINDING_QUERY` itself, on the driver cursor that
+    records the event, and reads the row with `binding_from_row`.)"""
     return binding_from_row(
         db.execute(BINDING_QUERY, {"chat_id": chat_id, "sender": sender}).first()
     )

@@ -2,6 +2,8 @@
 
 SQLite is the default (a file, zero set-up); PostgreSQL is production. For SQLite we turn on
 foreign keys and WAL + a busy timeout so a web worker and the clock process can share the file.
+The one transaction on every webhook request runs on the driver's cursor instead
+(`DriverStatement`, `driver_transaction`), with its SQL still compiled by SQLAlchemy.
 """
 
 from __future__ import annotations
