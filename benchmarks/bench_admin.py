@@ -16,14 +16,13 @@ from pathlib import Path
 
 from _common import ROOT, save, summary_ms, table
 
-from itabot import db
-from itabot.calendar import Calendars
+from itabot.calendars.model import Calendars
+from itabot.calendars.names import agency_key, agency_kind, province_names
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
-from itabot.models import Agency, Chat
-from itabot.names import agency_key, agency_kind, province_names
-from itabot.router import handle_message, resolve_context
-from itabot.services import Services
-from itabot.thaidate import BANGKOK
+from itabot.router import Services, handle_message, resolve_context
+from itabot.storage import db
+from itabot.storage.models import Agency, Chat
 
 ADMIN = "U" + "0123456789abcdef" * 2
 NOW_ISO = "2026-06-20T09:00"

@@ -7,10 +7,10 @@ import time
 
 from _common import ROOT, save, summary_ms, table
 
-from itabot.answers import Context
-from itabot.calendar import Calendars
-from itabot.conversation import answer, warm_up
-from itabot.thaidate import BANGKOK, parse_period
+from itabot.calendars.model import Calendars
+from itabot.calendars.thai_dates import BANGKOK, parse_period
+from itabot.conversation.answer import Context
+from itabot.conversation.replies import answer, warm_up
 
 QUESTIONS = [
     "OIT ปิดวันไหน",

@@ -11,11 +11,11 @@ Three runs of the same dispatcher:
 
 * `instant` — an in-process gateway that answers 200 at once: the dispatcher's own cost (ledger,
   leases, marks, the rate cap), with no HTTP at all;
-* `sdk-1-process` — `itabot.line.make_line_gateway` (line-bot-sdk), the dispatcher sending
+* `sdk-1-process` — `itabot.line.client.make_line_gateway` (line-bot-sdk), the dispatcher sending
   alone: one process tops out near 1,000 pushes/s (~0.8 ms of CPU per push in the SDK,
   urllib3 and http.client, under one GIL);
 * `sdk` — what ships: the same client, with `ITABOT_REMINDER_PROCESSES=auto` (one per CPU, at
-  most 4) — helper processes lease and send beside the dispatcher (itabot.reminder_helpers).
+  most 4) — helper processes lease and send beside the dispatcher (itabot.reminders.helpers).
   They are forked here, as under `reminders send` (the bench runs no other thread), start
   sending as the first claim batch commits, and their start-up is inside the measured time.
 
@@ -50,16 +50,18 @@ import urllib3
 from _common import save, table  # also puts the project on sys.path
 from sqlalchemy import func, insert, select
 
-from itabot import db
-from itabot import reminder_dispatch as rd
-from itabot.calendar import Calendars
+from itabot.calendars.model import Calendars
+from itabot.calendars.names import agency_key
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import PROJECT_ROOT, Settings, parse_processes
-from itabot.line import PushOutcome, PushResult, make_line_gateway
-from itabot.models import Agency, Chat, Push, Reminder
-from itabot.names import agency_key
-from itabot.reminder_helpers import start_method
-from itabot.reminders import ReminderDefaults, dispatch, load_chats, plan
-from itabot.thaidate import BANGKOK
+from itabot.line.client import PushOutcome, PushResult, make_line_gateway
+from itabot.reminders import dispatch as rd
+from itabot.reminders.dispatch import dispatch
+from itabot.reminders.helpers import start_method
+from itabot.reminders.ledger import load_chats
+from itabot.reminders.planner import ReminderDefaults, plan
+from itabot.storage import db
+from itabot.storage.models import Agency, Chat, Push, Reminder
 
 AT_ISO = "2026-06-23T08:30:00+07:00"
 TOKEN = "bench-access-token"

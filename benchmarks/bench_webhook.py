@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 from _common import ROOT, save, summary_ms, table  # also puts the project on sys.path
 
-from itabot import db
+from itabot.storage import db
 from tests.fakeline import callback_body, sign, text_event
 from tests.processes import free_port, stop_process_group
 

@@ -13,11 +13,12 @@ import os
 
 from flask import Flask
 
-from itabot import db
 from itabot.config import Settings
-from itabot.line import LineGateway, make_line_gateway
-from itabot.services import Services
-from itabot.webhook import EXTENSION, MAX_BODY, WebhookRuntime, bp, sweep_stale_events
+from itabot.line.client import LineGateway, make_line_gateway
+from itabot.router import Services
+from itabot.storage import db
+from itabot.webhook.events import sweep_stale_events
+from itabot.webhook.routes import EXTENSION, MAX_BODY, WebhookRuntime, bp
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def _configure_logging(level: str) -> None:
 def _warm_up() -> None:
     """Load PyThaiNLP's dictionary now rather than on the first user's question (≈0.7 s)."""
     try:
-        from itabot.conversation import warm_up
+        from itabot.conversation.replies import warm_up
     except ImportError:  # pragma: no cover - the conversation module always has it today
         return
     warm_up()
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, line: LineGateway | None = N
 
 def _start_scheduler(settings: Settings) -> None:
     try:
-        from itabot.scheduler import start_background_scheduler
+        from itabot.reminders.clock import start_background_scheduler
     except ImportError as exc:
         log.warning("reminder scheduler not available yet (%s): running the webhook only", exc)
         return

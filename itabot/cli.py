@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import datetime
 
-from itabot.thaidate import BANGKOK
+from itabot.calendars.thai_dates import BANGKOK
 
 
 def _parse_at(value: str | None) -> datetime:
@@ -29,7 +29,7 @@ def _parse_at(value: str | None) -> datetime:
 
 
 def _cmd_schedules(args: argparse.Namespace) -> int:
-    from itabot.calendar import load_dir
+    from itabot.calendars.model import load_dir
     from itabot.config import Settings
 
     directory = args.dir or Settings.from_env().schedules_dir
@@ -80,8 +80,8 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
-    from itabot import db
     from itabot.config import Settings
+    from itabot.storage import db
 
     url = Settings.from_env().database_url
     if args.action == "upgrade":
@@ -93,13 +93,13 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
 
 def _cmd_reminders(args: argparse.Namespace) -> int:
-    from itabot.reminders import cli_plan, cli_send
+    from itabot.reminders.commands import cli_plan, cli_send
 
     return (cli_send if args.action == "send" else cli_plan)(args.at)
 
 
 def _cmd_clock(_args: argparse.Namespace) -> int:
-    from itabot.scheduler import run_clock
+    from itabot.reminders.clock import run_clock
 
     run_clock()
     return 0

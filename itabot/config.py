@@ -64,7 +64,7 @@ class Settings:
     remind_days: tuple[int, ...] = DEFAULT_REMIND_DAYS
     remind_time: time = DEFAULT_REMIND_TIME
     log_level: str = "INFO"
-    # Processes sending one large dispatch (itabot.reminder_helpers); 1 = the dispatcher alone.
+    # Processes sending one large dispatch (itabot.reminders.helpers); 1 = the dispatcher alone.
     reminder_processes: int = 1
 
     @property

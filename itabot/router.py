@@ -12,21 +12,34 @@ binding, and logged): telling staff the national deadline beats telling them not
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from itabot import admin
-from itabot.answers import Answer, Context
-from itabot.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
+from itabot.admin import commands, core
+from itabot.calendars.model import Calendars
 from itabot.config import Settings
-from itabot.conversation import answer as answer_question
-from itabot.db import session_scope
-from itabot.models import Chat
-from itabot.services import Services
+from itabot.conversation.answer import Answer, Context
+from itabot.conversation.replies import answer as answer_question
+from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
+from itabot.storage.db import session_scope
+from itabot.storage.models import Chat
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a process needs to answer: settings and the calendars, loaded once per process."""
+
+    settings: Settings
+    calendars: Calendars
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        return cls(settings=settings, calendars=Calendars.load(settings.schedules_dir))
 
 
 def _touch(session: Session, chat_id: str | None, chat_type: str | None) -> Chat | None:
@@ -105,10 +118,10 @@ def resolve_context(
         assert chat is not None
         if chat.agency is not None:
             bound_province, bound_agency = chat.agency.province, chat.agency.name
-        sender_is_admin = sender_is_admin or admin.is_admin(session, settings, user_id)
+        sender_is_admin = sender_is_admin or core.is_admin(session, settings, user_id)
         where["chat_type"] = kind
     elif user_id and not sender_is_admin:
-        sender_is_admin = admin.is_admin(session, settings, user_id)
+        sender_is_admin = core.is_admin(session, settings, user_id)
     if province is None and agency is None:
         province, agency = bound_province, bound_agency
     return Context(now=now, province=province, agency=agency, is_admin=sender_is_admin, **where)
@@ -133,7 +146,7 @@ def handle_message(
     work here at all."""
     text = text or ""
     settings = services.settings
-    if admin.is_command(text):
+    if commands.is_command(text):
         return _run_command(
             text, settings, now=now, user_id=user_id, chat_id=chat_id, chat_type=chat_type
         )
@@ -176,22 +189,22 @@ def _run_command(
     try:
         with session_scope(settings.database_url) as session:
             chat = _touch(session, chat_id, chat_type)
-            return admin.execute(
+            return commands.execute(
                 session, settings, text, now=now, user_id=user_id, chat=chat, chat_id=chat_id
             )
     except SQLAlchemyError as exc:
         if _not_migrated(exc):
             log.error("command from %s in %s: tables missing (run `db upgrade`)", user_id, chat_id)
             return Answer(
-                intent="command", text=admin.DATABASE_NOT_MIGRATED, extra={"outcome": "error"}
+                intent="command", text=core.DATABASE_NOT_MIGRATED, extra={"outcome": "error"}
             )
         log.exception("command from %s in %s: database error", user_id, chat_id)
-        return Answer(intent="command", text=admin.DATABASE_DOWN, extra={"outcome": "error"})
+        return Answer(intent="command", text=core.DATABASE_DOWN, extra={"outcome": "error"})
     except Exception as exc:  # a bug must not cost the user an answer; the audit keeps a trace
         log.exception("command from %s in %s failed", user_id, chat_id)
         try:
             with session_scope(settings.database_url) as session:
-                admin.audit(
+                core.audit(
                     session,
                     user_id=user_id,
                     chat_id=chat_id,
@@ -201,7 +214,7 @@ def _run_command(
                 )
         except SQLAlchemyError:
             log.exception("could not audit the failed command")
-        return Answer(intent="command", text=admin.FAILED, extra={"outcome": "error"})
+        return Answer(intent="command", text=core.FAILED, extra={"outcome": "error"})
 
 
 def _not_migrated(exc: SQLAlchemyError) -> bool:

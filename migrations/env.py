@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 from itabot.config import Settings
-from itabot.db import make_engine, normalise_url
-from itabot.models import Base
+from itabot.storage.db import make_engine, normalise_url
+from itabot.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

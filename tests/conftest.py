@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from itabot import db
-from itabot.calendar import Calendars
+from itabot.calendars.model import Calendars
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import PROJECT_ROOT, Settings
-from itabot.services import Services
-from itabot.thaidate import BANGKOK
+from itabot.router import Services
+from itabot.storage import db
 
 SCHEDULES = PROJECT_ROOT / "schedules"
 PG_URL = os.environ.get("TEST_DATABASE_URL")

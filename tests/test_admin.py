@@ -10,10 +10,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from itabot import db
-from itabot.admin import MAX_NAME_CHARS, check_name, parse_command
-from itabot.models import Admin, Agency, AuditLog, Chat
+from itabot.admin.agency import MAX_NAME_CHARS, check_name
+from itabot.admin.commands import parse_command
 from itabot.router import handle_message
+from itabot.storage import db
+from itabot.storage.models import Admin, Agency, AuditLog, Chat
 from tests.conftest import bkk
 
 ADMIN = "Uadmin0000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture

@@ -8,8 +8,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from itabot import db
-from itabot.chats import (
+from itabot.config import DEFAULT_REMIND_DAYS, DEFAULT_REMIND_TIME
+from itabot.storage import db
+from itabot.storage.chats import (
     bind_chat,
     binding_of,
     chat_type_of,
@@ -17,8 +18,7 @@ from itabot.chats import (
     reminder_settings,
     touch_chat,
 )
-from itabot.config import DEFAULT_REMIND_DAYS, DEFAULT_REMIND_TIME
-from itabot.models import Agency, Chat
+from itabot.storage.models import Agency, Chat
 
 GROUP = "C" + "0" * 31 + "1"
 USER = "U" + "a" * 32

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from itabot.answers import Context
-from itabot.conversation import EXAMPLE_QUESTIONS, answer, normalise, parse_question
+from itabot.conversation.answer import Context
+from itabot.conversation.replies import EXAMPLE_QUESTIONS, answer, normalise, parse_question
 from tests.conftest import bkk
 
 SURIN = "สุรินทร์"

@@ -40,8 +40,8 @@ from datetime import datetime
 
 import pytest
 
-from itabot.answers import Context
-from itabot.conversation import answer
+from itabot.conversation.answer import Context
+from itabot.conversation.replies import answer
 from tests.conftest import bkk
 
 SURIN = "สุรินทร์"

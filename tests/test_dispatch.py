@@ -11,11 +11,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from itabot import db, reminder_claim
-from itabot import reminder_dispatch as rd
-from itabot.line import PushOutcome
-from itabot.models import QuotaNotice, Reminder
-from itabot.reminders import claim_due, dispatch, plan_from_db, send_pending
+from itabot.line.client import PushOutcome
+from itabot.reminders import dispatch as rd
+from itabot.reminders import sender
+from itabot.reminders import ledger as reminder_claim
+from itabot.reminders.dispatch import dispatch, send_pending
+from itabot.reminders.ledger import claim_due, plan_from_db
+from itabot.storage import db
+from itabot.storage.models import QuotaNotice, Reminder
 from tests.conftest import bkk
 from tests.test_reminder_support import (
     OIT_CLOSING,
@@ -147,12 +150,12 @@ def test_a_push_leased_by_a_killed_process_is_resent_after_its_lease_with_the_sa
         SEVEN_DAYS_BEFORE,
         rd.DispatchReport(SEVEN_DAYS_BEFORE, "dead"),
     )
-    [lease] = rd.lease_pushes(sessions, SEVEN_DAYS_BEFORE, "dead:1", 0, 10)  # … and then kill -9
+    [lease] = sender.lease_pushes(sessions, SEVEN_DAYS_BEFORE, "dead:1", 0, 10)  # … and then kill -9
 
     line = FakeGateway()
     soon = run(settings, calendars, line, SEVEN_DAYS_BEFORE + timedelta(minutes=1))
     assert (soon.sent, line.calls) == (0, [])  # someone holds it: not ours to send
-    later = run(settings, calendars, line, SEVEN_DAYS_BEFORE + rd.LEASE + timedelta(minutes=1))
+    later = run(settings, calendars, line, SEVEN_DAYS_BEFORE + sender.LEASE + timedelta(minutes=1))
     assert later.sent == 1
     assert [key for _to, key, _m in line.calls] == [lease.retry_key]
 
@@ -212,7 +215,7 @@ def test_a_conflict_inside_a_batch_is_redone_chat_by_chat(
                 due_at=SEVEN_DAYS_BEFORE,
             )
         )
-    real, calls = rd.ledger_keys, []
+    real, calls = reminder_claim.ledger_keys, []
 
     def blind_first_time(session, due, chat_id=None):
         calls.append(chat_id)
@@ -278,7 +281,7 @@ def test_after_three_failed_tries_the_next_is_pushed_back_not_looped(
 
 def test_a_400_is_failed_logged_and_never_retried(settings, calendars, url, group, caplog):
     line = FakeGateway(script=[PushOutcome.REJECTED])
-    with caplog.at_level(logging.ERROR, logger="itabot.reminder_dispatch"):
+    with caplog.at_level(logging.ERROR, logger="itabot.reminders.dispatch"):
         assert run(settings, calendars, line, SEVEN_DAYS_BEFORE).failed == 1
     assert any(GROUP in r.getMessage() and "rejected" in r.getMessage() for r in caplog.records)
     assert run(settings, calendars, line, SEVEN_DAYS_BEFORE + timedelta(minutes=5)).sent == 0
@@ -372,7 +375,7 @@ def test_pushes_the_quota_can_pay_for_go_out_the_rest_wait(settings, calendars, 
 
 def test_no_admin_can_be_told_it_is_logged(settings, calendars, url, group, caplog):
     line = FakeGateway(quota=0)
-    with caplog.at_level(logging.ERROR, logger="itabot.reminder_dispatch"):
+    with caplog.at_level(logging.ERROR, logger="itabot.reminders.dispatch"):
         report = run(settings, calendars, line, SEVEN_DAYS_BEFORE)
     assert (report.over_quota, report.quota_notice, line.calls) == (1, True, [])
     assert any("quota" in r.getMessage() for r in caplog.records)
@@ -394,8 +397,8 @@ def test_an_unlimited_quota_asks_for_no_member_counts(settings, calendars, url, 
 def test_a_lease_takes_no_more_pushes_than_asked_so_other_senders_get_the_rest(settings, calendars):
     """PostgreSQL may re-run a `LIMIT … SKIP LOCKED` subquery per updated row; the lease must
     still take `limit` pushes, not all of them, or a second sending process gets nothing."""
-    from itabot.reminder_report import DispatchReport
-    from itabot.reminder_send import lease_pushes
+    from itabot.reminders.report import DispatchReport
+    from itabot.reminders.sender import lease_pushes
 
     url = settings.database_url
     for i in range(12):

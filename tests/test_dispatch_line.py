@@ -14,8 +14,8 @@ import pytest
 
 from itabot.cli import main as cli_main
 from itabot.config import PROJECT_ROOT, Settings
-from itabot.line import make_line_gateway
-from itabot.reminders import dispatch
+from itabot.line.client import make_line_gateway
+from itabot.reminders.dispatch import dispatch
 from tests.conftest import SCHEDULES, bkk
 from tests.test_reminder_support import CrashAfterDelivery, bind_chat, ledger, pushes
 
@@ -145,7 +145,7 @@ def test_unlimited_quota_pushes_without_counting_members(
 # would otherwise let the first finish before the second begins, and nothing would race).
 RACE_START = """
 import pathlib, sys, time
-import itabot.reminders, itabot.line, itabot.cli
+import itabot.reminders.commands, itabot.line.client, itabot.cli
 barrier, me = pathlib.Path(sys.argv[1]), sys.argv[2]
 (barrier / me).touch()
 deadline = time.monotonic() + 60
@@ -248,7 +248,7 @@ def reminder_pushes(fake_line) -> Counter:
 
 def forty_groups_with_helpers(line_settings, fake_line, monkeypatch) -> tuple[str, list[str]]:
     """40 bound groups, no quota limit, and helpers used for any plan (not only ≥ 1,000)."""
-    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    monkeypatch.setattr("itabot.reminders.dispatch.HELPER_MIN_PUSHES", 1)
     url = line_settings.database_url
     fake_line.quota = {"type": "none"}
     return url, [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
@@ -274,7 +274,7 @@ def test_helper_processes_share_a_large_dispatch_and_each_chat_gets_one_push(
 def test_helper_processes_never_spend_more_than_the_months_quota(
     line_settings, calendars, fake_line, monkeypatch
 ):
-    monkeypatch.setattr("itabot.reminder_dispatch.HELPER_MIN_PUSHES", 1)
+    monkeypatch.setattr("itabot.reminders.dispatch.HELPER_MIN_PUSHES", 1)
     url = line_settings.database_url
     for i in range(40):
         fake_line.member_counts[bind_chat(url, f"Cgroup{i:03d}")] = 1
@@ -295,7 +295,7 @@ class SlowClaim:
     helpers have pushed those 10 (or 60 s): the later batches come after pushes went out."""
 
     def __init__(self, fake_line, monkeypatch, *, crash_after_first: bool = False) -> None:
-        import itabot.reminder_claim as claim
+        import itabot.reminders.ledger as claim
 
         real = claim._claim_batch
         self.batches = 0
@@ -367,7 +367,7 @@ def test_the_minute_after_a_large_dispatch_starts_no_helpers_and_asks_line_nothi
     """After 08:30 the plan still lists the morning's reminders every minute (late is better
     than never); all are in the ledger, so the clock must not start helper processes — nor
     ask LINE for the quota — each minute for the rest of the day."""
-    import itabot.reminder_dispatch as rd
+    import itabot.reminders.dispatch as rd
 
     monkeypatch.setattr(rd, "HELPER_MIN_PUSHES", 1)
     url = line_settings.database_url
@@ -403,7 +403,7 @@ def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
     """`python -m itabot reminders send` with helper processes, forked (the CLI runs no other
     thread): each helper opens its own database connections and LINE client, none runs the CLI
     again, and nothing is sent twice."""
-    from itabot.reminder_helpers import HELPER_MIN_PUSHES
+    from itabot.reminders.helpers import HELPER_MIN_PUSHES
 
     url = line_settings.database_url
     fake_line.quota = {"type": "none"}

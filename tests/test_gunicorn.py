@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from itabot import db
 from itabot.config import PROJECT_ROOT
+from itabot.storage import db
 from tests.fakeline import callback_body, sign, source, text_event
 from tests.processes import free_port, stop_process_group
 

@@ -1,4 +1,4 @@
-"""itabot.line against a fake LINE server: what goes over the wire, retries, retry keys, 409s,
+"""itabot.line.client against a fake LINE server: what goes over the wire, retries, retry keys, 409s,
 quota and member counts — and that no secret reaches the logs."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 from linebot.v3.messaging import TextMessage
 
 from itabot.config import Settings
-from itabot.line import (
+from itabot.line.answer_messages import text_messages
+from itabot.line.client import (
     LoggingGateway,
     PushOutcome,
     SdkLineGateway,
@@ -19,7 +20,6 @@ from itabot.line import (
     messages_from_json,
     messages_to_json,
 )
-from itabot.messages import text_messages
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -77,8 +77,8 @@ def test_reply_sends_the_messages_with_the_token_and_no_retry_key(gateway, fake_
 def test_a_cached_flex_answer_goes_out_exactly_as_the_sdk_serialises_it(
     gateway, fake_line, calendars
 ):
-    from itabot.answers import Answer
-    from itabot.messages import answer_to_messages
+    from itabot.conversation.answer import Answer
+    from itabot.line.answer_messages import answer_to_messages
     from tests.conftest import bkk
 
     phase = calendars.get("national-2569").phase("oit-answer")
@@ -237,7 +237,7 @@ def test_member_count_of_a_user_group_and_room(gateway, fake_line):
 def test_without_an_access_token_messages_are_logged_not_sent(caplog):
     gw = make_line_gateway(Settings(line_channel_access_token=""))
     assert isinstance(gw, LoggingGateway)
-    with caplog.at_level(logging.INFO, logger="itabot.line"):
+    with caplog.at_level(logging.INFO, logger="itabot.line.client"):
         assert gw.reply("t", text_messages("OIT ปิด 30 มิ.ย.")) is True
         result = gw.push("C1", hello(), retry_key=key())
     assert result.outcome is PushOutcome.SENT
@@ -248,14 +248,14 @@ def test_without_an_access_token_messages_are_logged_not_sent(caplog):
 
 
 def test_messages_round_trip_through_json_unchanged():
-    from itabot.answers import Answer
+    from itabot.conversation.answer import Answer
 
     messages = text_messages("ข้อความ", ("กำหนดการถัดไป", "OIT ปิดวันไหน"))
     stored = messages_to_json(messages)
     assert "ข้อความ" in stored  # stored readable, not \\u-escaped
     assert messages_from_json(stored) == messages
     answer = Answer(intent="help", text="x" * 10, quick_replies=("a",))
-    from itabot.messages import answer_to_messages
+    from itabot.line.answer_messages import answer_to_messages
 
     flex_like = answer_to_messages(answer)
     assert messages_from_json(messages_to_json(flex_like)) == flex_like

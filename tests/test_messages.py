@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from linebot.v3.messaging import FlexMessage, Message, TextMessage
 
-from itabot.answers import Answer, Context
-from itabot.conversation import answer as answer_question
-from itabot.line import messages_from_json, messages_to_json
-from itabot.messages import (
+from itabot.conversation.answer import Answer, Context
+from itabot.conversation.replies import answer as answer_question
+from itabot.conversation.replies import countdown
+from itabot.line.answer_messages import (
     MAX_ALT_TEXT,
     MAX_LABEL,
     MAX_MESSAGES,
@@ -23,10 +23,10 @@ from itabot.messages import (
     MAX_TEXT,
     answer_to_messages,
     clip,
-    countdown,
     greeting_text,
     split_text,
 )
+from itabot.line.client import messages_from_json, messages_to_json
 from tests.conftest import bkk
 
 

@@ -13,9 +13,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from itabot import db
 from itabot.config import PROJECT_ROOT
-from itabot.models import Base
+from itabot.storage import db
+from itabot.storage.models import Base
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
 

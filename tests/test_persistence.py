@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from itabot import db
 from itabot.config import PROJECT_ROOT
-from itabot.models import Agency, AuditLog, Base, Chat
 from itabot.router import handle_message
+from itabot.storage import db
+from itabot.storage.models import Agency, AuditLog, Base, Chat
 from tests.conftest import bkk
 
 ADMIN = "U" + "0123456789abcdef" * 2
@@ -257,7 +257,7 @@ def test_a_forked_child_opens_its_own_connections_and_leaves_its_parents_alone(d
 
 
 def test_helpers_are_forked_only_from_a_process_without_other_threads(monkeypatch):
-    from itabot.reminder_helpers import start_method
+    from itabot.reminders.helpers import start_method
 
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert start_method() == "fork"  # `python -m itabot reminders send`

@@ -1,4 +1,4 @@
-"""itabot.line against Stoplight Prism serving LINE's own OpenAPI spec: every call line.py makes
+"""itabot.line.client against Stoplight Prism serving LINE's own OpenAPI spec: every call line.py makes
 (reply, push with a retry key, quota, member counts) is one the spec accepts — Prism answers 2xx,
 not 4xx/422 — and Prism does refuse bad requests (no `to`, no token, a retry key that is not a
 UUID), so a pass means something.
@@ -18,12 +18,12 @@ import pytest
 import requests
 from linebot.v3.messaging import TextMessage
 
-from itabot.answers import Answer
 from itabot.app import create_app
 from itabot.config import PROJECT_ROOT, Settings
-from itabot.line import PushOutcome, SdkLineGateway, make_line_gateway
-from itabot.messages import answer_to_messages
-from itabot.webhook import EXTENSION
+from itabot.conversation.answer import Answer
+from itabot.line.answer_messages import answer_to_messages
+from itabot.line.client import PushOutcome, SdkLineGateway, make_line_gateway
+from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import callback_body, post_signed, text_event
 from tests.processes import free_port, stop_process_group
@@ -149,8 +149,8 @@ def test_a_question_to_the_webhook_is_replied_to_through_lines_spec(prism_url, s
     assert rt.wait_idle(20)
     from sqlalchemy import select
 
-    from itabot import db
-    from itabot.models import WebhookEvent
+    from itabot.storage import db
+    from itabot.storage.models import WebhookEvent
 
     with db.session_scope(sqlite_url) as session:
         [row] = session.scalars(select(WebhookEvent)).all()

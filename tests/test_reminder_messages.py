@@ -15,9 +15,9 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from itabot.calendar import Phase
-from itabot.line import messages_from_json, messages_to_json
-from itabot.reminder_messages import (
+from itabot.calendars.model import Phase
+from itabot.line.client import messages_from_json, messages_to_json
+from itabot.reminders.messages import (
     MAX_ALT_TEXT,
     alt_text,
     countdown_text,

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itabot.reminder_messages import plain_text, reminder_messages
-from itabot.reminder_planner import (
+from itabot.calendars.thai_dates import BANGKOK
+from itabot.reminders.messages import plain_text, reminder_messages
+from itabot.reminders.planner import (
     ChatPlanInput,
     ReminderDefaults,
     _PhaseIndex,
@@ -18,7 +19,6 @@ from itabot.reminder_planner import (
     reminder_phases,
     unit_audience,
 )
-from itabot.thaidate import BANGKOK
 from tests.conftest import bkk
 from tests.test_reminder_support import (
     SURIN_LOCAL,

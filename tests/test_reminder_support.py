@@ -9,12 +9,12 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from itabot import db
-from itabot.calendar import Calendar, Calendars, Phase
-from itabot.line import PushOutcome, PushResult
-from itabot.models import Agency, Chat, Push, Reminder
-from itabot.names import agency_key
-from itabot.thaidate import BANGKOK
+from itabot.calendars.model import Calendar, Calendars, Phase
+from itabot.calendars.names import agency_key
+from itabot.calendars.thai_dates import BANGKOK
+from itabot.line.client import PushOutcome, PushResult
+from itabot.storage import db
+from itabot.storage.models import Agency, Chat, Push, Reminder
 
 SURIN_LOCAL = "องค์การบริหารส่วนตำบลตาเมียง"  # an อบต. in Surin
 SURIN_OFFICE = "สำนักงานจังหวัดสุรินทร์"  # สนจ.สร.

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from itabot import db, router
-from itabot.answers import Answer
+from itabot import router
 from itabot.config import Settings
-from itabot.models import Chat
-from itabot.router import handle_message, resolve_context
-from itabot.services import Services
+from itabot.conversation.answer import Answer
+from itabot.router import Services, handle_message, resolve_context
+from itabot.storage import db
+from itabot.storage.models import Chat
 from tests.conftest import bkk
 
 ADMIN = "Uadmin0000000000000000000000000001"
@@ -133,13 +133,14 @@ def test_command_on_an_unmigrated_database_says_to_run_db_upgrade(calendars, tmp
 
 
 def test_a_bug_in_a_command_is_apologised_for_and_audited(services, monkeypatch):
-    from itabot import admin
-    from itabot.models import AuditLog
+    from itabot.admin import commands as admin
+    from itabot.admin.core import Spec
+    from itabot.storage.models import AuditLog
 
     def boom(cmd, args):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setitem(admin.COMMANDS, "bind", admin.Spec(boom))
+    monkeypatch.setitem(admin.COMMANDS, "bind", Spec(boom))
     reply = say(services, "/bind อบต.คลองพา", user=ADMIN)
     assert "ขออภัย" in reply.text
     with db.session_scope(services.settings.database_url) as session:
@@ -168,7 +169,7 @@ def test_odd_ids_from_the_console_do_not_break_answers(services, heard):
 def test_a_binding_read_with_the_event_answers_without_another_database_trip(
     services, heard, monkeypatch
 ):
-    from itabot.chats import Binding
+    from itabot.storage.chats import Binding
 
     def no_database(*args, **kwargs):
         raise AssertionError("a known chat's question must not open a session")
@@ -186,7 +187,7 @@ def test_a_binding_read_with_the_event_answers_without_another_database_trip(
 
 
 def test_a_binding_of_a_chat_the_bot_left_is_not_trusted_the_chat_is_reactivated(services, heard):
-    from itabot.chats import Binding
+    from itabot.storage.chats import Binding
 
     bind_group_to_surin(services)
     with db.session_scope(services.settings.database_url) as session:

@@ -17,9 +17,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from itabot import db
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import PROJECT_ROOT, Settings
-from itabot.scheduler import (
+from itabot.reminders.clock import (
     JOB_ID,
     MISFIRE_GRACE_SECONDS,
     ReminderJob,
@@ -27,7 +27,7 @@ from itabot.scheduler import (
     build_scheduler,
     start_background_scheduler,
 )
-from itabot.thaidate import BANGKOK
+from itabot.storage import db
 from tests.conftest import SCHEDULES, bkk
 from tests.test_reminder_support import FakeGateway, bind_chat, ledger
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from itabot.calendar import Calendars, load_dir
+from itabot.calendars.model import Calendars, load_dir
 from itabot.cli import main
 from itabot.config import PROJECT_ROOT
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pythainlp.util import arabic_digit_to_thai_digit
 
-from itabot.thaidate import (
+from itabot.calendars.thai_dates import (
     BANGKOK,
     Period,
     ThaiDateError,

@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from itabot import db
 from itabot.app import create_app, run_local
 from itabot.config import Settings
-from itabot.messages import APOLOGY_TEXT, MAX_ALT_TEXT, MAX_LABEL, MAX_QUICK_REPLIES
-from itabot.models import Chat, WebhookEvent
-from itabot.webhook import EXTENSION, sweep_stale_events
+from itabot.line.answer_messages import APOLOGY_TEXT, MAX_ALT_TEXT, MAX_LABEL, MAX_QUICK_REPLIES
+from itabot.storage import db
+from itabot.storage.models import Chat, WebhookEvent
+from itabot.webhook.events import sweep_stale_events
+from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import (
     callback_body,
@@ -124,7 +125,7 @@ def test_without_a_channel_secret_every_request_is_refused_with_one_warning(
     app = create_app(replace(line_settings, line_channel_secret=""))
     client = app.test_client()
     body = callback_body(text_event("OIT ปิดวันไหน"))
-    with caplog.at_level(logging.WARNING, logger="itabot.webhook"):
+    with caplog.at_level(logging.WARNING, logger="itabot.webhook.routes"):
         for _ in range(3):
             assert post(client, body).status_code == 400
     assert caplog.text.count("LINE_CHANNEL_SECRET is not set") == 1
@@ -432,7 +433,7 @@ def test_a_failure_while_answering_gets_an_apology_and_still_200(
 
     monkeypatch.setattr("itabot.router.handle_message", broken)
     ev = text_event("OIT ปิดวันไหน")
-    with caplog.at_level(logging.ERROR, logger="itabot.webhook"):
+    with caplog.at_level(logging.ERROR, logger="itabot.webhook.routes"):
         response = post(client, callback_body(ev))
         drain(app)
     assert response.status_code == 200
@@ -468,7 +469,7 @@ def test_a_database_that_is_down_gets_503_so_line_redelivers(client, app, fake_l
     def down(*args, **kwargs):
         raise OperationalError("INSERT", {}, Exception("connection refused"))
 
-    monkeypatch.setattr("itabot.webhook.record_events", down)
+    monkeypatch.setattr("itabot.webhook.routes.record_events", down)
     assert post(client, callback_body(text_event("OIT ปิดวันไหน"))).status_code == 503
     assert fake_line.requests == []
 
@@ -548,9 +549,9 @@ def test_healthz_is_503_without_the_database(line_settings, tmp_path):
 @pytest.fixture
 def fake_scheduler(monkeypatch):
     started: list[Settings] = []
-    module = types.ModuleType("itabot.scheduler")
+    module = types.ModuleType("itabot.reminders.clock")
     module.start_background_scheduler = started.append
-    monkeypatch.setitem(sys.modules, "itabot.scheduler", module)
+    monkeypatch.setitem(sys.modules, "itabot.reminders.clock", module)
     return started
 
 
@@ -575,7 +576,7 @@ def test_itabot_scheduler_off_runs_the_webhook_alone(line_settings, fake_schedul
 
 
 def test_run_local_without_the_scheduler_module_still_serves(line_settings, monkeypatch, caplog):
-    monkeypatch.setitem(sys.modules, "itabot.scheduler", None)  # import fails
+    monkeypatch.setitem(sys.modules, "itabot.reminders.clock", None)  # import fails
     app = create_app(replace(line_settings, scheduler=True))
     served = []
     monkeypatch.setattr(app, "run", lambda **kw: served.append(kw))

@@ -15,11 +15,11 @@ from linebot.v3.models.events import UnknownEvent
 from linebot.v3.webhook import WebhookParser
 from sqlalchemy import select
 
-from itabot import db
 from itabot.app import create_app
 from itabot.config import PROJECT_ROOT, Settings
-from itabot.models import WebhookEvent
-from itabot.webhook import EXTENSION
+from itabot.storage import db
+from itabot.storage.models import WebhookEvent
+from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import callback_body, new_event_id, post_signed, sign
 

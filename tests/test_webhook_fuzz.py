@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from itabot.app import create_app
 from itabot.config import Settings
-from itabot.webhook import EXTENSION
+from itabot.webhook.routes import EXTENSION
 from tests.fakeline import post_signed
 
 pytest_plugins = ["tests.fakeline"]

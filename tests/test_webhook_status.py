@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from itabot import db, webhook_store
 from itabot.config import Settings
-from itabot.models import WebhookEvent
-from itabot.webhook import EXTENSION
-from itabot.webhook_jobs import Job
-from itabot.webhook_store import StatusWriter, record_events
+from itabot.storage import db
+from itabot.storage.models import WebhookEvent
+from itabot.webhook import events as webhook_store
+from itabot.webhook.events import StatusWriter, record_events
+from itabot.webhook.jobs import Job
+from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import callback_body, new_event_id, post_signed, sign, source, text_event
 
@@ -157,8 +158,7 @@ def test_a_missing_events_table_is_a_503_and_nothing_is_sent(app, fake_line):
 
 
 def test_a_question_is_recorded_with_its_chats_binding(settings):
-    from itabot.router import handle_message
-    from itabot.services import Services
+    from itabot.router import Services, handle_message
 
     services = Services.from_settings(settings)
     for command in ("/agency add สุรินทร์ อบต.คลองพา", "/bind อบต.คลองพา"):

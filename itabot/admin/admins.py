@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from itabot.admin.core import Command, Reply, _group_usage, _quoted, _usage, visible
-from itabot.chats import LINE_USER_ID_RE
-from itabot.models import Admin
-from itabot.names import clean_text
+from itabot.calendars.names import clean_text
+from itabot.storage.chats import LINE_USER_ID_RE
+from itabot.storage.models import Admin
 
 # --- /admin ----------------------------------------------------------------------------------
 
@@ -93,7 +93,7 @@ def cmd_admin_remove(cmd: Command, args: str) -> Reply:
 
 
 def cmd_admin_list(cmd: Command, _args: str) -> Reply:
-    from itabot.thaidate import BANGKOK, format_date_short
+    from itabot.calendars.thai_dates import BANGKOK, format_date_short
 
     rows = list(cmd.session.scalars(select(Admin).order_by(Admin.granted_at)))
     lines = [f"ผู้ดูแล {len(cmd.settings.admin_ids) + len(rows)} คน"]

@@ -26,9 +26,7 @@ from itabot.admin.core import (
     _usage,
     visible,
 )
-from itabot.chats import unbind_chat
-from itabot.models import Agency, Chat
-from itabot.names import (
+from itabot.calendars.names import (
     agency_key,
     agency_kind,
     clean_text,
@@ -39,6 +37,8 @@ from itabot.names import (
     suggest_names,
     suggest_province,
 )
+from itabot.storage.chats import unbind_chat
+from itabot.storage.models import Agency, Chat
 
 MAX_NAME_CHARS = 120
 LIST_PAGE = 60

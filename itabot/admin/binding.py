@@ -12,7 +12,7 @@ from itabot.admin.core import (
     _needs_chat,
     _usage,
 )
-from itabot.chats import bind_chat, unbind_chat
+from itabot.storage.chats import bind_chat, unbind_chat
 
 # --- /bind, /unbind --------------------------------------------------------------------------
 

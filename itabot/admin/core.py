@@ -13,21 +13,17 @@ characters written as `\\uXXXX` escapes.
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from itabot.answers import Answer
-from itabot.chats import CHAT_WORDS
+from itabot.calendars.names import clean_text
 from itabot.config import Settings
-from itabot.models import Admin, Agency, AuditLog, Chat
-from itabot.names import clean_text
+from itabot.storage.chats import CHAT_WORDS
+from itabot.storage.models import Admin, Agency, AuditLog, Chat
 
 MAX_COMMAND_CHARS = 2000  # longer texts are cut before parsing (LINE allows 5,000)
 MAX_AUDIT_COMMAND = 500  # AuditLog.command
@@ -112,64 +108,6 @@ class Spec:
     admin: bool = True  # only admins may run it (and it is audited)
 
 
-# The command table: filled in by `itabot.admin.table` (it imports the handlers, which import
-# this module), so that a handler module never imports the table.
-COMMANDS: dict[str, Spec | dict[str, Spec]] = {}
-ALIASES = {
-    "start": "help",
-    "ช่วยเหลือ": "help",
-    "วิธีใช้": "help",
-    "ฉันคือใคร": "whoami",
-    "id": "whoami",
-    "agencies": "agency",
-    "หน่วยงาน": "agency",
-    "ผูก": "bind",
-    "ยกเลิกผูก": "unbind",
-    "admins": "admin",
-    "ผู้ดูแล": "admin",
-    "เตือน": "remind",
-    "reminder": "remind",
-}
-SUB_ALIASES = {
-    "เพิ่ม": "add",
-    "ls": "list",
-    "รายชื่อ": "list",
-    "ดู": "list",
-    "rm": "remove",
-    "del": "remove",
-    "delete": "remove",
-    "ลบ": "remove",
-    "เปิด": "on",
-    "ปิด": "off",
-    "วัน": "days",
-    "day": "days",
-    "เวลา": "time",
-}
-
-
-def is_command(text: str | None) -> bool:
-    return bool(text) and _normalise(text).startswith("/")
-
-
-def _normalise(text: str) -> str:
-    """NFC, full-width slash, zero-width spaces dropped; in a group `@ITA Bot /whoami` (the
-    bot mentioned first, its display name may have spaces) is the command `/whoami`."""
-    text = unicodedata.normalize("NFC", text[:MAX_COMMAND_CHARS]).replace("／", "/")
-    text = _ZERO_WIDTH_RE.sub("", text).strip()
-    if text.startswith("@"):
-        for match in _MENTIONED_COMMAND_RE.finditer(text[:80]):
-            if ALIASES.get(match.group(2).lower(), match.group(2).lower()) in COMMANDS:
-                return text[match.start(0) + 1 :].strip()
-    return text
-
-
-def parse_command(text: str) -> tuple[str, str]:
-    """`/Agency  add สุรินทร์ x` → ("agency", "add สุรินทร์ x"); the rest keeps its characters."""
-    match = _HEAD_RE.match(_normalise(text)[1:])
-    assert match is not None  # the pattern matches any text
-    return match.group(1).lower(), match.group(2).strip()
-
-
 def split_sub(args: str) -> tuple[str, str]:
     match = _HEAD_RE.match(args)
     assert match is not None
@@ -213,104 +151,6 @@ def audit(
             detail=visible(detail, 2000),
         )
     )
-
-
-# --- dispatch --------------------------------------------------------------------------------
-
-
-def execute(
-    session: Session,
-    settings: Settings,
-    text: str,
-    *,
-    now: datetime,
-    user_id: str | None,
-    chat: Chat | None,
-    chat_id: str | None = None,
-) -> Answer:
-    """Run one `/command` in the caller's transaction; the caller commits."""
-    name, args = parse_command(text)
-    cmd = Command(
-        session=session,
-        settings=settings,
-        now=now,
-        text=_normalise(text),
-        user_id=user_id,
-        chat=chat,
-        chat_id=chat.id if chat is not None else chat_id,
-        is_admin=is_admin(session, settings, user_id),
-    )
-    canonical = ALIASES.get(name, name)
-    entry = COMMANDS.get(canonical)
-    if entry is None:
-        return _answer(_unknown_command(name, cmd))
-    cmd.name = f"/{canonical}"
-    if isinstance(entry, Spec):
-        spec, rest = entry, args
-    else:
-        sub, rest = split_sub(args)
-        sub = SUB_ALIASES.get(sub, sub)
-        spec = entry.get(sub) or entry.get("*")
-        if sub in entry:
-            cmd.name = f"/{canonical} {sub}"
-        elif spec is entry.get("*") and sub:
-            rest = args  # the group's fallback reads the whole text
-    assert spec is not None
-    if spec.admin:
-        cmd.audited = True
-        if not cmd.is_admin:
-            template = NO_SENDER if not user_id else ADMIN_NEEDED
-            reply = Reply(
-                template.format(command=cmd.name), "refused", "not an admin", COMMAND_QUICK[1:]
-            )
-            return _finish(cmd, reply)
-    try:
-        reply = spec.handler(cmd, rest)
-    except IntegrityError:
-        # Lost a race (two admins adding the same agency or admin at once): the other one's
-        # row stands. Start over in a clean transaction and say so.
-        session.rollback()
-        reply = Reply(
-            "มีรายการนี้อยู่แล้ว (เพิ่งมีผู้ดูแลอีกคนบันทึกไว้พร้อมกัน) ไม่มีการเปลี่ยนแปลง",
-            "invalid",
-            "duplicate (race)",
-        )
-    return _finish(cmd, reply)
-
-
-def _finish(cmd: Command, reply: Reply) -> Answer:
-    if cmd.audited:
-        audit(
-            cmd.session,
-            user_id=cmd.user_id,
-            chat_id=cmd.chat_id,
-            command=cmd.text,
-            outcome=reply.outcome,
-            detail=reply.detail,
-        )
-    return _answer(reply)
-
-
-def _answer(reply: Reply) -> Answer:
-    return Answer(
-        intent="command",
-        text=reply.text,
-        quick_replies=reply.quick_replies,
-        extra={"outcome": reply.outcome},
-    )
-
-
-def _unknown_command(name: str, cmd: Command) -> Reply:
-    known = sorted(COMMANDS)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"หมายถึง /{close[0]} หรือไม่\n" if close else ""
-    shown = visible(clean_text(name), 30) or ""
-    listing = " ".join(f"/{c}" for c in known)
-    text = (
-        f"ไม่รู้จักคำสั่ง /{shown}\n{hint}คำสั่งที่ใช้ได้: {listing}\n"
-        "พิมพ์ /help เพื่อดูวิธีใช้ หรือถามกำหนดการได้เลย เช่น OIT ปิดวันไหน"
-    )
-    return Reply(text, "invalid", "unknown command", COMMAND_QUICK)
 
 
 def _usage(key: str, problem: str | None = None) -> Reply:

@@ -46,7 +46,7 @@ def cmd_whoami(cmd: Command, _args: str) -> Reply:
 
 
 def cmd_help(cmd: Command, _args: str) -> Reply:
-    from itabot.conversation import EXAMPLE_QUESTIONS
+    from itabot.conversation.replies import EXAMPLE_QUESTIONS
 
     examples = "\n".join(f"• {q}" for q in EXAMPLE_QUESTIONS)
     parts = [

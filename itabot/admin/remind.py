@@ -12,8 +12,8 @@ from itabot.admin.core import (
     _unknown_sub,
     _usage,
 )
-from itabot.chats import format_days, format_time, reminder_settings
 from itabot.config import parse_remind_days, parse_remind_time
+from itabot.storage.chats import format_days, format_time, reminder_settings
 
 MAX_REMIND_OFFSETS = 10  # each offset is a push per bound group: the LINE quota is small
 

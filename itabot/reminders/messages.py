@@ -27,8 +27,8 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from itabot.calendar import Phase
-from itabot.thaidate import BANGKOK, format_date_short
+from itabot.calendars.model import Phase
+from itabot.calendars.thai_dates import BANGKOK, format_date_short
 
 MAX_MESSAGES = 5
 MAX_BUBBLES = 12

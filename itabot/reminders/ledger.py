@@ -23,12 +23,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from itabot.calendar import Calendars
+from itabot.calendars.model import Calendars
 from itabot.config import Settings, parse_remind_days, parse_remind_time
-from itabot.line import messages_to_json
-from itabot.models import Agency, Chat
-from itabot.reminder_messages import reminder_messages
-from itabot.reminder_planner import (
+from itabot.line.client import messages_to_json
+from itabot.reminders.messages import reminder_messages
+from itabot.reminders.planner import (
     ChatPlanInput,
     DueReminder,
     ReminderDefaults,
@@ -36,12 +35,13 @@ from itabot.reminder_planner import (
     end_of_day,
     plan,
 )
-from itabot.reminder_report import DispatchReport
-from itabot.reminder_store import PAYLOAD, PUSH, REMINDER, _chunks, _utc
+from itabot.reminders.report import DispatchReport
+from itabot.reminders.tables import PAYLOAD, PUSH, REMINDER, _chunks, _utc
+from itabot.storage.models import Agency, Chat
 
 # The dispatcher's logger, as before the split: operators' filters and the tests' caplog
 # keep working whichever module logs.
-log = logging.getLogger("itabot.reminder_dispatch")
+log = logging.getLogger("itabot.reminders.dispatch")
 
 CHATS_PER_TRANSACTION = 500  # ledger claims per transaction (a conflict redoes them one by one)
 

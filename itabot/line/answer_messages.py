@@ -30,10 +30,10 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from itabot.answers import Answer
-from itabot.calendar import Phase, days_until
-from itabot.conversation import countdown, owner_label
-from itabot.thaidate import BANGKOK, format_closing, format_date_long
+from itabot.calendars.model import Phase, days_until
+from itabot.calendars.thai_dates import BANGKOK, format_closing, format_date_long
+from itabot.conversation.answer import Answer
+from itabot.conversation.replies import countdown, owner_label
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000

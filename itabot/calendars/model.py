@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from itabot.thaidate import BANGKOK, fiscal_year_bounds, parse_period
+from itabot.calendars.thai_dates import BANGKOK, fiscal_year_bounds, parse_period
 
 SCOPES = ("national", "province", "agency")
 TOOLS = (
@@ -478,7 +478,7 @@ class Calendars:
         self, province: str | None = None, agency: str | None = None, fiscal_year: int | None = None
     ) -> list[Calendar]:
         """National + the province overlay + the agency's own plan (matched by name key)."""
-        from itabot.names import agency_key, province_key
+        from itabot.calendars.names import agency_key, province_key
 
         pkey = province_key(province) if province else None
         akey = agency_key(agency) if agency else None

@@ -20,10 +20,10 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from itabot import db
-from itabot.chats import BINDING_QUERY, binding_from_row
-from itabot.models import WebhookEvent
-from itabot.webhook_jobs import Job, needs_handling
+from itabot.storage import db
+from itabot.storage.chats import BINDING_QUERY, binding_from_row
+from itabot.storage.models import WebhookEvent
+from itabot.webhook.jobs import Job, needs_handling
 
 log = logging.getLogger(__name__)
 

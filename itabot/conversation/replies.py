@@ -22,16 +22,16 @@ from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
-from itabot.answers import Answer, Context
-from itabot.calendar import Calendars, Phase, days_until, drop_echoes
-from itabot.names import agency_key, resolve_province
-from itabot.thaidate import (
+from itabot.calendars.model import Calendars, Phase, days_until, drop_echoes
+from itabot.calendars.names import agency_key, resolve_province
+from itabot.calendars.thai_dates import (
     BANGKOK,
     fiscal_year_of,
     format_closing,
     format_date_long,
     thai_month_name,
 )
+from itabot.conversation.answer import Answer, Context
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
     "OIT ปิดวันไหน",

@@ -10,17 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
-from itabot.line import LineGateway, PushOutcome
-from itabot.models import Admin, QuotaNotice
-from itabot.reminder_report import DispatchReport
-from itabot.reminder_send import QuotaBudget
-from itabot.reminder_store import _utc
-from itabot.thaidate import BANGKOK
+from itabot.line.client import LineGateway, PushOutcome
+from itabot.reminders.report import DispatchReport
+from itabot.reminders.sender import QuotaBudget
+from itabot.reminders.tables import _utc
+from itabot.storage.models import Admin, QuotaNotice
 
 # The dispatcher's logger, as before the split: operators' filters and the tests' caplog
 # keep working whichever module logs.
-log = logging.getLogger("itabot.reminder_dispatch")
+log = logging.getLogger("itabot.reminders.dispatch")
 
 
 def admin_ids(sessions: sessionmaker[Session], settings: Settings) -> list[str]:

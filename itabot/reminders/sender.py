@@ -26,14 +26,14 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from itabot.line import LineGateway, PushOutcome, PushResult, messages_from_json
-from itabot.models import Chat
-from itabot.reminder_report import DispatchReport
-from itabot.reminder_store import PAYLOAD, PUSH, REMINDER, _chunks, _utc
+from itabot.line.client import LineGateway, PushOutcome, PushResult, messages_from_json
+from itabot.reminders.report import DispatchReport
+from itabot.reminders.tables import PAYLOAD, PUSH, REMINDER, _chunks, _utc
+from itabot.storage.models import Chat
 
 # The dispatcher's logger, as before the split: operators' filters and the tests' caplog
 # keep working whichever module logs.
-log = logging.getLogger("itabot.reminder_dispatch")
+log = logging.getLogger("itabot.reminders.dispatch")
 
 LEASE = timedelta(minutes=5)  # longer than line.py's worst case for one push (4 tries, 10 s each)
 CLAIM_BATCH = 64  # pushes leased per UPDATE

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from itabot.models import Push, PushPayload, Reminder
+from itabot.storage.models import Push, PushPayload, Reminder
 
 PAYLOAD = PushPayload.__table__
 PUSH = Push.__table__

@@ -30,15 +30,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from itabot.calendar import Calendar, Calendars, Phase, drop_echoes
+from itabot.calendars.model import Calendar, Calendars, Phase, drop_echoes
+from itabot.calendars.names import agency_key
+from itabot.calendars.names import agency_kind as name_kind
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import DEFAULT_REMIND_DAYS, DEFAULT_REMIND_TIME, Settings
-from itabot.names import agency_key
-from itabot.names import agency_kind as name_kind
-from itabot.thaidate import BANGKOK
 
 # Work NACC does on its own: nothing for an agency to do before these close.
 NACC_INTERNAL_TOOLS = frozenset({"OIT-check", "screening", "processing", "results"})
-# Local government (อปท.) kinds, as `itabot.names.agency_kind` abbreviates them.
+# Local government (อปท.) kinds, as `itabot.calendars.names.agency_kind` abbreviates them.
 LOCAL_KINDS = frozenset({"อบต", "อบจ", "ทต", "ทม", "ทน"})
 _LOCAL_WORDS = ("อปท", "อบต", "อบจ", "เทศบาล", "องค์การบริหารส่วน", "องค์กรปกครองส่วนท้องถิ่น", "เมืองพัทยา")
 _SCOPE_ORDER = {"national": 0, "province": 1, "agency": 2}

@@ -29,9 +29,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from itabot.calendar import CalendarError, Calendars
+from itabot.calendars.model import CalendarError, Calendars
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
-from itabot.thaidate import BANGKOK
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class ReminderJob:
     @property
     def gateway(self) -> Any:
         if self._gateway is None:
-            from itabot.line import make_line_gateway
+            from itabot.line.client import make_line_gateway
 
             self._gateway = make_line_gateway(self.settings)
         return self._gateway
@@ -95,7 +95,7 @@ class ReminderJob:
         return self._calendars
 
     def __call__(self) -> Any:
-        from itabot.reminder_dispatch import default_worker_id, dispatch
+        from itabot.reminders.dispatch import default_worker_id, dispatch
 
         calendars = self.calendars()
         if calendars is None:
@@ -158,7 +158,7 @@ def run_clock(settings: Settings | None = None) -> None:
     sends to stop the dyno; a dispatch in progress is let finish (the ledger would make a
     re-run safe anyway).
     """
-    from itabot.reminders import configure_logging
+    from itabot.reminders.commands import configure_logging
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from itabot.config import Settings
-from itabot.reminder_report import DispatchReport
+from itabot.reminders.report import DispatchReport
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ def _start_helper(
     settings: Settings, budget_parts: tuple[Any, Any, Any, Any], claimed: Any
 ) -> None:
     """Helper start-up: its own engine and LINE client (none is inherited)."""
-    from itabot import db
-    from itabot.line import make_line_gateway
+    from itabot.line.client import make_line_gateway
+    from itabot.storage import db
 
     _helper["sessions"] = db.session_factory(settings.database_url)
     _helper["gateway"] = make_line_gateway(settings)
@@ -118,7 +118,7 @@ def _still_claiming(wait: bool) -> bool:
     """True while the dispatcher is claiming: an empty lease then only means the next claim
     batch has not committed yet. With `wait`, first waits up to CLAIM_POLL for the claim to
     end (the sender has nothing else to do)."""
-    from itabot.reminder_send import CLAIM_POLL
+    from itabot.reminders.sender import CLAIM_POLL
 
     claimed = _helper["claimed"]
     if claimed.is_set():
@@ -130,7 +130,7 @@ def _still_claiming(wait: bool) -> bool:
 
 def _send_share(now: datetime, worker_id: str, rate: float, burst: int, workers: int) -> dict:
     """Lease and send until nothing is left; the counts for the dispatcher's report."""
-    from itabot.reminder_send import RateLimiter, Sender
+    from itabot.reminders.sender import RateLimiter, Sender
 
     report = DispatchReport(at=now, worker_id=worker_id)
     sender = Sender(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from itabot.models import Admin, Agency, Chat, utcnow
+from itabot.storage.models import Admin, Agency, Chat, utcnow
 
 CHAT_TYPES = ("user", "group", "room")
 # LINE ids are `U`/`C`/`R` + 32 hex digits; the console may pass shorter test ids, so only the

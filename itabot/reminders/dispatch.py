@@ -37,77 +37,36 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from itabot import db as dbmod
-from itabot.calendar import Calendars
+from itabot.calendars.model import Calendars
+from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
-from itabot.line import LineGateway
-from itabot.reminder_claim import (
-    CHATS_PER_TRANSACTION,
-    LedgerKey,
+from itabot.line.client import LineGateway
+from itabot.reminders.helpers import HELPER_MIN_PUSHES, SendingHelpers, SharedQuotaBudget
+from itabot.reminders.ledger import (
     claim_due,
-    ledger_keys,
-    load_chats,
     plan_from_db,
     unclaimed,
 )
-from itabot.reminder_helpers import HELPER_MIN_PUSHES, SendingHelpers, SharedQuotaBudget
-from itabot.reminder_planner import DueReminder
-from itabot.reminder_quota import (
+from itabot.reminders.planner import DueReminder
+from itabot.reminders.quota import (
     _notice_sent,
     admin_ids,
     month_of,
     notify_admins_of_quota,
-    quota_notice_text,
 )
-from itabot.reminder_report import DispatchReport
-from itabot.reminder_send import (
-    CLAIM_BATCH,
-    LEASE,
+from itabot.reminders.report import DispatchReport
+from itabot.reminders.sender import (
     MAX_WORKERS,
-    OVER_QUOTA,
     RATE_BURST,
     RATE_PER_SECOND,
-    Lease,
     QuotaBudget,
     RateLimiter,
     Sender,
     expire_stale,
     has_work,
-    lease_pushes,
     release_pushes,
 )
-from itabot.reminder_store import PUSH, REMINDER
-from itabot.thaidate import BANGKOK
-
-__all__ = [
-    "CHATS_PER_TRANSACTION",
-    "CLAIM_BATCH",
-    "LEASE",
-    "MAX_WORKERS",
-    "OVER_QUOTA",
-    "PUSH",
-    "RATE_BURST",
-    "RATE_PER_SECOND",
-    "REMINDER",
-    "DispatchReport",
-    "Lease",
-    "LedgerKey",
-    "QuotaBudget",
-    "RateLimiter",
-    "admin_ids",
-    "claim_due",
-    "default_worker_id",
-    "dispatch",
-    "expire_stale",
-    "lease_pushes",
-    "ledger_keys",
-    "load_chats",
-    "month_of",
-    "notify_admins_of_quota",
-    "plan_from_db",
-    "quota_notice_text",
-    "send_pending",
-]
+from itabot.storage import db as dbmod
 
 log = logging.getLogger(__name__)
 

@@ -30,13 +30,13 @@ from linebot.v3.webhooks import Event
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from itabot import db
-from itabot.line import LineGateway
-from itabot.messages import answer_to_messages, apology_messages, greeting_messages
-from itabot.services import Services
-from itabot.thaidate import BANGKOK
-from itabot.webhook_jobs import Job, jobs_from, needs_handling
-from itabot.webhook_store import StatusWriter, mark_event, record_events, sweep_stale_events
+from itabot.calendars.thai_dates import BANGKOK
+from itabot.line.answer_messages import answer_to_messages, apology_messages, greeting_messages
+from itabot.line.client import LineGateway
+from itabot.router import Services
+from itabot.storage import db
+from itabot.webhook.events import StatusWriter, mark_event, record_events, sweep_stale_events
+from itabot.webhook.jobs import Job, jobs_from, needs_handling
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def _reply_is_wanted(answer: Any, job: Job) -> bool:
 
 def _touch(rt: WebhookRuntime, job: Job) -> None:
     """Remember the chat (created, or reactivated after the bot was re-invited)."""
-    from itabot import chats
+    from itabot.storage import chats
 
     if not job.chat_id or job.chat_type not in ("user", "group", "room"):
         return
@@ -193,7 +193,7 @@ def _answer_text(rt: WebhookRuntime, job: Job) -> list:
 
 
 def _greet(rt: WebhookRuntime, job: Job) -> list:
-    from itabot.conversation import EXAMPLE_QUESTIONS, QUICK_REPLIES
+    from itabot.conversation.replies import EXAMPLE_QUESTIONS, QUICK_REPLIES
 
     _touch(rt, job)
     return greeting_messages(job.chat_type or "user", EXAMPLE_QUESTIONS, QUICK_REPLIES)
@@ -201,7 +201,7 @@ def _greet(rt: WebhookRuntime, job: Job) -> list:
 
 def _farewell(rt: WebhookRuntime, job: Job) -> list:
     """Unfollowed or removed from a group: stop pushing there (a push would fail anyway)."""
-    from itabot import chats
+    from itabot.storage import chats
 
     if job.chat_id:
         with db.session_scope(rt.database_url) as session:

@@ -15,7 +15,7 @@ from typing import Any
 
 from linebot.v3.webhooks import Event, MessageEvent, TextMessageContent
 
-from itabot.chats import Binding
+from itabot.storage.chats import Binding
 
 log = logging.getLogger(__name__)
 

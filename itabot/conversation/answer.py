@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from itabot.calendar import Phase
+from itabot.calendars.model import Phase
 
 
 @dataclass(frozen=True)

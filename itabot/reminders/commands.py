@@ -2,9 +2,9 @@
 
 The public face of three modules:
 
-* `itabot.reminder_planner` — the pure planner (`plan`): calendars + chats + now → due reminders;
-* `itabot.reminder_messages` — the merged Flex push (≤ 5 messages, altText ≤ 1,500);
-* `itabot.reminder_dispatch` — the dispatcher (`dispatch`): ledger claim, outbox, send, mark.
+* `itabot.reminders.planner` — the pure planner (`plan`): calendars + chats + now → due reminders;
+* `itabot.reminders.messages` — the merged Flex push (≤ 5 messages, altText ≤ 1,500);
+* `itabot.reminders.dispatch` — the dispatcher (`dispatch`): ledger claim, outbox, send, mark.
 
 and the console: `python -m itabot reminders send|plan [--at ISO8601]`.
 """
@@ -16,46 +16,12 @@ import sys
 from datetime import datetime
 
 from itabot.config import Settings
-from itabot.reminder_dispatch import (
-    DispatchReport,
-    RateLimiter,
-    claim_due,
-    default_worker_id,
-    dispatch,
-    ledger_keys,
-    load_chats,
-    plan_from_db,
-    send_pending,
-)
-from itabot.reminder_messages import plain_text, reminder_messages
-from itabot.reminder_planner import (
-    ChatPlanInput,
-    DueReminder,
-    ReminderDefaults,
+from itabot.reminders.dispatch import dispatch
+from itabot.reminders.ledger import ledger_keys, plan_from_db
+from itabot.reminders.messages import plain_text, reminder_messages
+from itabot.reminders.planner import (
     by_chat,
-    plan,
-    reminder_phases,
 )
-
-__all__ = [
-    "ChatPlanInput",
-    "DispatchReport",
-    "DueReminder",
-    "RateLimiter",
-    "ReminderDefaults",
-    "by_chat",
-    "claim_due",
-    "cli_plan",
-    "cli_send",
-    "default_worker_id",
-    "dispatch",
-    "load_chats",
-    "plan",
-    "plan_from_db",
-    "reminder_messages",
-    "reminder_phases",
-    "send_pending",
-]
 
 
 def configure_logging(level: str) -> None:
@@ -67,7 +33,7 @@ def configure_logging(level: str) -> None:
 
 
 def _load_calendars(settings: Settings):
-    from itabot.calendar import Calendars
+    from itabot.calendars.model import Calendars
 
     return Calendars.load(settings.schedules_dir)
 
@@ -75,7 +41,7 @@ def _load_calendars(settings: Settings):
 def cli_send(at: datetime) -> int:
     """`reminders send`: one dispatch at `at` (the real clock unless `--at`). Exit 1 when LINE
     refused a push (it will not be retried: someone should look), else 0."""
-    from itabot.line import make_line_gateway
+    from itabot.line.client import make_line_gateway
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
@@ -95,7 +61,7 @@ def cli_send(at: datetime) -> int:
 def cli_plan(at: datetime) -> int:
     """`reminders plan`: what a dispatch at `at` would push, per chat — nothing is sent and
     nothing written (reminders already in the ledger are counted, not shown)."""
-    from itabot import db
+    from itabot.storage import db
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
