@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from itabot.line.client import PushOutcome
 from itabot.reminders import dispatch as rd
-from itabot.reminders import sender
 from itabot.reminders import ledger as reminder_claim
+from itabot.reminders import sender
 from itabot.reminders.dispatch import dispatch, send_pending
 from itabot.reminders.ledger import claim_due, plan_from_db
 from itabot.storage import db

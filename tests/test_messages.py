@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from linebot.v3.messaging import FlexMessage, Message, TextMessage
 
+from itabot.calendars.wording import countdown
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
-from itabot.conversation.replies import countdown
 from itabot.line.answer_messages import (
     MAX_ALT_TEXT,
     MAX_LABEL,

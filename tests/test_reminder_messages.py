@@ -73,7 +73,7 @@ def test_on_the_day_it_says_today_and_the_closing_time():
 
 
 def test_tomorrow_and_a_day_without_a_stated_time():
-    assert countdown_text(OIT, 1) == "พรุ่งนี้ (อีก 1 วัน)"
+    assert countdown_text(OIT, 1) == "อีก 1 วัน (พรุ่งนี้)"
     assert countdown_text(LINKS, 0) == "วันนี้ วันสุดท้าย"
     text = alt_text([Item(LINKS, 3)])
     assert (

@@ -22,15 +22,14 @@ from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
-from itabot.calendars.model import Calendars, Phase, days_until, drop_echoes
+from itabot.calendars.model import Calendars, Phase, drop_echoes
 from itabot.calendars.names import agency_key, resolve_province
 from itabot.calendars.thai_dates import (
     BANGKOK,
     fiscal_year_of,
-    format_closing,
-    format_date_long,
     thai_month_name,
 )
+from itabot.calendars.wording import closing_text, countdown, owner_label, period_text
 from itabot.conversation.answer import Answer, Context
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
@@ -478,46 +477,6 @@ def _title_key(title: str) -> str:
 
 
 # --- formatting ----------------------------------------------------------------------------
-
-
-def owner_label(phase: Phase) -> str:
-    """Whose deadline it is: NACC's system, the province's, or the agency's own plan."""
-    if phase.scope == "national":
-        return "สำนักงาน ป.ป.ช. (ระบบ ITAS)"
-    if phase.scope == "province":
-        return f"จังหวัด{phase.owner}" if phase.owner else "จังหวัด"
-    return phase.owner or "หน่วยงาน"
-
-
-def countdown(now: datetime, when: datetime) -> str:
-    """ "อีก 10 วัน", "วันนี้", "อีก 1 วัน (พรุ่งนี้)", or how long ago it closed."""
-    days = days_until(now, when)
-    if when < now:
-        return "ปิดไปแล้ว" if days == 0 else f"ปิดไปแล้วเมื่อ {-days} วันก่อน"
-    if days == 0:
-        return "วันนี้"
-    if days == 1:
-        return "อีก 1 วัน (พรุ่งนี้)"
-    return f"อีก {days} วัน"
-
-
-def period_text(start: date, end: date) -> str:
-    """`1 - 31 ตุลาคม 2569`, or `22 สิงหาคม 2569 - 30 กันยายน 2569` across months."""
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day} - {end.day} {thai_month_name(end.month)} {end.year + 543}"
-    return f"{_day_month_year(start)} - {_day_month_year(end)}"
-
-
-def _day_month_year(d: date) -> str:
-    return f"{d.day} {thai_month_name(d.month)} {d.year + 543}"
-
-
-def closing_text(phase: Phase) -> str:
-    """`วันอังคารที่ 30 มิถุนายน 2569 เวลา 17.00 น.`, or the day alone when no time is stated."""
-    if phase.closes_at is not None:
-        return format_closing(phase.closes_at)
-    assert phase.ends_on is not None
-    return format_date_long(phase.ends_on)
 
 
 def units_text(phase: Phase) -> str:

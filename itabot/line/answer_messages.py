@@ -31,9 +31,9 @@ from linebot.v3.messaging import (
 )
 
 from itabot.calendars.model import Phase, days_until
-from itabot.calendars.thai_dates import BANGKOK, format_closing, format_date_long
+from itabot.calendars.thai_dates import BANGKOK
+from itabot.calendars.wording import closing_text, countdown, owner_label
 from itabot.conversation.answer import Answer
-from itabot.conversation.replies import countdown, owner_label
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000
@@ -117,14 +117,6 @@ def _countdown_color(now: datetime, when: datetime) -> str:
     if when < now:
         return _MUTED
     return _URGENT if days <= 3 else _SOON if days <= 7 else _LATER
-
-
-def closing_text(phase: Phase) -> str | None:
-    """The closing in Thai with the BE year; the time only when the source states one."""
-    if phase.closes_at is not None:
-        return format_closing(phase.closes_at)
-    closing = phase.closing
-    return format_date_long(closing.astimezone(BANGKOK).date()) if closing else None
 
 
 def _label_value(label: str, value: str, *, color: str | None = None) -> FlexBox:

@@ -14,7 +14,6 @@ countdown (`อีก 7 วัน`, or `วันนี้ ปิดเวลา
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Protocol
 
 from linebot.v3.messaging import (
@@ -29,6 +28,12 @@ from linebot.v3.messaging import (
 
 from itabot.calendars.model import Phase
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
+from itabot.calendars.wording import (
+    closing_short,
+    closing_time_text,
+    countdown_days,
+    owner_label,
+)
 
 MAX_MESSAGES = 5
 MAX_BUBBLES = 12
@@ -64,48 +69,17 @@ class ReminderItem(Protocol):
 # --- words -----------------------------------------------------------------------------------
 
 
-def tool_label(phase: Phase) -> str:
-    return TOOL_LABELS.get(phase.tool or "", phase.tool or "ITA")
-
-
-def scope_label(phase: Phase) -> str:
-    """Whose deadline it is: NACC's (ITAS), the province's own, or the agency's plan."""
-    if phase.scope == "national":
-        return "สำนักงาน ป.ป.ช. (ระบบ ITAS)"
-    if phase.scope == "province":
-        return f"กำหนดของจังหวัด{phase.province or phase.owner or ''}"
-    return f"แผนของ{phase.owner or 'หน่วยงาน'}"
-
-
-def _closing(phase: Phase) -> datetime:
-    closing = phase.closing
-    if closing is None:
-        raise ValueError(f"{phase.key} has no closing to remind of")
-    return closing.astimezone(BANGKOK)
-
-
-def closing_time_text(phase: Phase) -> str | None:
-    """ "17.00 น." when the source states a time; None when the phase just ends with its day."""
-    if not phase.time_stated:
-        return None
-    return f"{_closing(phase):%H.%M} น."
-
-
-def closing_text(phase: Phase) -> str:
-    """ "ปิด 30 มิ.ย. 2569 เวลา 17.00 น." or "ปิด 10 มิ.ย. 2569 (วันสุดท้าย)"."""
-    when = format_date_short(_closing(phase).date())
-    clock = closing_time_text(phase)
-    return f"ปิด {when} เวลา {clock}" if clock else f"ปิด {when} (วันสุดท้าย)"
-
-
 def countdown_text(phase: Phase, offset_days: int) -> str:
-    """ "อีก 7 วัน", "พรุ่งนี้ (อีก 1 วัน)", "วันนี้ ปิดเวลา 17.00 น." or "วันนี้ วันสุดท้าย"."""
+    """The countdown of a reminder sent `offset_days` before; on the day, with the closing
+    time ("วันนี้ ปิดเวลา 17.00 น.") or "วันนี้ วันสุดท้าย" — the one moment it matters most."""
     if offset_days <= 0:
         clock = closing_time_text(phase)
         return f"วันนี้ ปิดเวลา {clock}" if clock else "วันนี้ วันสุดท้าย"
-    if offset_days == 1:
-        return "พรุ่งนี้ (อีก 1 วัน)"
-    return f"อีก {offset_days} วัน"
+    return countdown_days(offset_days)
+
+
+def tool_label(phase: Phase) -> str:
+    return TOOL_LABELS.get(phase.tool or "", phase.tool or "ITA")
 
 
 def _whose(phase: Phase) -> str:
@@ -127,9 +101,9 @@ def reminder_line(phase: Phase, offset_days: int) -> str:
     """
     head = f"{tool_label(phase)}: {_short(phase.title, TITLE_IN_ALT)}{_whose(phase)}"
     if offset_days <= 0:
-        when = format_date_short(_closing(phase).date())
+        when = format_date_short(phase.closing.astimezone(BANGKOK).date())
         return f"• {head} — {countdown_text(phase, offset_days)} ({when})"
-    return f"• {head} — {closing_text(phase)} ({countdown_text(phase, offset_days)})"
+    return f"• {head} — {closing_short(phase)} ({countdown_text(phase, offset_days)})"
 
 
 def alt_text(items: Sequence[ReminderItem], header: str = HEADER) -> str:
@@ -168,7 +142,7 @@ def reminder_bubble(phase: Phase, offset_days: int) -> FlexBubble:
         padding_all="12px",
         contents=[
             FlexText(text=tool_label(phase), weight="bold", size="lg", color="#FFFFFF"),
-            FlexText(text=scope_label(phase), size="xs", color="#FFFFFF", wrap=True),
+            FlexText(text=owner_label(phase), size="xs", color="#FFFFFF", wrap=True),
         ],
     )
     body = FlexBox(
@@ -176,7 +150,7 @@ def reminder_bubble(phase: Phase, offset_days: int) -> FlexBubble:
         spacing="sm",
         contents=[
             FlexText(text=phase.title, weight="bold", size="sm", wrap=True, max_lines=4),
-            FlexText(text=closing_text(phase), size="sm", color=_GREY, wrap=True),
+            FlexText(text=closing_short(phase), size="sm", color=_GREY, wrap=True),
             FlexText(
                 text=countdown_text(phase, offset_days),
                 size="xl",
