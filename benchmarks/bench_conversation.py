@@ -10,7 +10,8 @@ from _common import ROOT, save, summary_ms, table
 from itabot.calendars.model import Calendars
 from itabot.calendars.thai_dates import BANGKOK, parse_period
 from itabot.conversation.answer import Context
-from itabot.conversation.replies import answer, warm_up
+from itabot.conversation.replies import answer
+from itabot.conversation.understanding import warm_up
 
 QUESTIONS = [
     "OIT ปิดวันไหน",

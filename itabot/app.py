@@ -37,7 +37,7 @@ def _configure_logging(level: str) -> None:
 def _warm_up() -> None:
     """Load PyThaiNLP's dictionary now rather than on the first user's question (≈0.7 s)."""
     try:
-        from itabot.conversation.replies import warm_up
+        from itabot.conversation.understanding import warm_up
     except ImportError:  # pragma: no cover - the conversation module always has it today
         return
     warm_up()

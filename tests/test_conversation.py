@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from itabot.conversation.answer import Context
-from itabot.conversation.replies import EXAMPLE_QUESTIONS, answer, normalise, parse_question
+from itabot.conversation.replies import EXAMPLE_QUESTIONS, answer
+from itabot.conversation.understanding import normalise, parse_question
 from tests.conftest import bkk
 
 SURIN = "สุรินทร์"
