@@ -29,7 +29,7 @@ def _parse_at(value: str | None) -> datetime:
 
 
 def _cmd_schedules(args: argparse.Namespace) -> int:
-    from itabot.calendars.model import load_dir
+    from itabot.calendars.loading import load_dir
     from itabot.config import Settings
 
     directory = args.dir or Settings.from_env().schedules_dir

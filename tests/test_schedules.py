@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from itabot.calendars.model import Calendars, load_dir
+from itabot.calendars.loading import load_dir
+from itabot.calendars.model import Calendars
 from itabot.cli import main
 from itabot.config import PROJECT_ROOT
 
