@@ -42,8 +42,9 @@ bp = Blueprint("webhook", __name__)
 
 MAX_BODY = 1024 * 1024  # LINE's bodies are a few KB; anything near 1 MiB is not from LINE
 # Reply threads per process. A reply waits on LINE (50–150 ms from Thailand) far longer than it
-# uses the CPU, so a thread answers ~10 events a second: 16 keep up with what the CPU can answer.
-POOL_WORKERS = 16
+# uses the CPU, so a thread answers ~10 events a second: 32 keep up with what two cores can
+# answer (benchmarks/bench_webhook.py), and the LINE client's connection pool holds as many.
+POOL_WORKERS = 32
 POOL_BACKLOG = 200  # accepted-but-unhandled events per process before new ones are shed
 SWEEP_EVERY = 300.0  # seconds between sweeps of events a dead worker left `received`
 EXTENSION = "itabot"
