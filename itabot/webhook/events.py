@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from itabot.storage import db
@@ -32,6 +32,12 @@ _INSERT_NEW = {
     name: insert(_EVENTS).on_conflict_do_nothing(index_elements=["id"]).returning(_EVENTS.c.id)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+# Built once (bind names must differ from the columns'): this runs after every reply.
+_MARK = (
+    update(_EVENTS)
+    .where(_EVENTS.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status"), handled_at=bindparam("b_at"), error=bindparam("b_error"))
+)
 
 
 def record_events(database_url: str, jobs: list[Job]) -> list[Job]:
@@ -73,9 +79,8 @@ def mark_event(database_url: str, event_id: str, status: str, error: str | None 
     """Set an event's status (`done` or `failed`) in a transaction of its own."""
     with db.engine_for(database_url).begin() as conn:
         conn.execute(
-            update(_EVENTS)
-            .where(_EVENTS.c.id == event_id)
-            .values(status=status, handled_at=datetime.now(UTC), error=error)
+            _MARK,
+            {"b_id": event_id, "b_status": status, "b_at": datetime.now(UTC), "b_error": error},
         )
 
 
