@@ -5,7 +5,7 @@ The order is the point. Nothing is read, parsed or stored before the body is kno
 and signed with our channel secret. Each event is then recorded (`events.record_events`: the
 database is the dedupe, across workers and redeliveries) and LINE gets its 200 at once, as LINE
 asks (a slow answer delays its later webhooks; over 2 s is an error). Answering, replying and
-writing each event's status happen afterwards on a small per-process thread pool, so LINE's
+writing each event's status happen afterwards on a bounded per-process thread pool, so LINE's
 latency (Japan is 50–150 ms away) is never in the webhook's answer.
 """
 
