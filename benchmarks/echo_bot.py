@@ -2,10 +2,11 @@
 SDK's own examples write it (WebhookHandler, a synchronous reply inside `with ApiClient(...)`).
 
 It does no database work, no dedupe and no Thai parsing — the floor our webhook is measured
-against. Configured like the bot: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN and
-LINE_API_BASE_URL (the benchmark points it at the loopback fake LINE).
+against — and, like the SDK's examples, answers LINE's webhook only after its reply. Configured
+like the bot: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN and LINE_API_BASE_URL (the
+benchmark points it at its LINE stand-in and serves it with the Procfile's `web:` command).
 
-    gunicorn -w 2 --pythonpath benchmarks echo_bot:app
+    gunicorn --pythonpath benchmarks echo_bot:app
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 import types
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -244,10 +243,8 @@ def test_a_question_gets_exactly_one_flex_reply_within_limits(
     client, app, fake_line, line_settings
 ):
     ev = text_event("OIT ปิดวันไหน", src=source("user", USER))
-    started = time.monotonic()
     response = post(client, callback_body(ev))
     assert response.status_code == 200
-    assert time.monotonic() - started < 0.5
     drain(app)
     [call] = fake_line.replies
     assert call.json["replyToken"] == ev["replyToken"]
@@ -477,25 +474,28 @@ def test_a_database_that_is_down_gets_503_so_line_redelivers(client, app, fake_l
 # --- LINE is slow -------------------------------------------------------------------------------
 
 
-def test_with_line_taking_3_seconds_the_webhook_answers_within_500ms_and_the_reply_arrives(
-    client, app, fake_line
+def test_the_webhook_answers_200_while_the_reply_still_waits_on_line(
+    client, app, fake_line, line_settings
 ):
-    fake_line.hold(REPLY, latency=3.0)  # every reply call takes 3 s
+    """The 200 goes as soon as the event is recorded: LINE (50–150 ms away, or stuck) is held
+    here until after the webhook has answered, and the reply and its status follow."""
+    fake_line.hold(REPLY)
     ev = text_event("OIT ปิดวันไหน")
-    started = time.monotonic()
-    response = post(client, callback_body(ev))
-    elapsed = time.monotonic() - started
-    assert response.status_code == 200
-    assert elapsed < 0.5
-    assert fake_line.wait_for(lambda f: len(f.replies) == 1, timeout=10)
-    assert fake_line.replies[0].json["replyToken"] == ev["replyToken"]
+    assert post(client, callback_body(ev)).status_code == 200
+    assert fake_line.replies == []
+    assert [r.status for r in rows(line_settings)] == ["received"]
+    fake_line.release()
+    drain(app)
+    [reply] = fake_line.replies
+    assert reply.json["replyToken"] == ev["replyToken"]
+    assert [r.status for r in rows(line_settings)] == ["done"]
 
 
 def test_a_full_backlog_sheds_events_but_never_delays_the_webhook(
     client, app, fake_line, line_settings
 ):
     rt = app.extensions[EXTENSION]
-    rt.workers, rt.backlog, rt.reply_wait = 1, 0, 0.0
+    rt.workers, rt.backlog = 1, 0
     fake_line.hold(REPLY)
     first, second = text_event("OIT ปิดวันไหน"), text_event("กำหนดการถัดไป")
     assert post(client, callback_body(first)).status_code == 200

@@ -83,7 +83,6 @@ def app(sqlite_url, fake_line):
             line_api_base_url=fake_line.base_url,
         )
     )
-    app.extensions[EXTENSION].reply_wait = 0.0  # the fuzz is about the answer, not the reply
     yield app
     app.extensions[EXTENSION].wait_idle(30)
 

@@ -1,10 +1,11 @@
-"""One transaction per message: the event row, the chat's binding and the statuses of events
-just answered are written and read together (SQLite and PostgreSQL)."""
+"""What the webhook writes and when: one short transaction records a message's event (with
+its chat's binding read alongside) before the 200, and another writes the event's status once
+the reply is out (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
-from typing import ClassVar
 
 import pytest
 from sqlalchemy import select, text
@@ -13,8 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from itabot.config import Settings
 from itabot.storage import db
 from itabot.storage.models import WebhookEvent
-from itabot.webhook import events as webhook_store
-from itabot.webhook.events import StatusWriter, record_events
+from itabot.webhook.events import record_events
 from itabot.webhook.jobs import Job
 from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
@@ -26,6 +26,7 @@ SECRET = "test-channel-secret-SECRET"
 ADMIN = "Uadmin0000000000000000000000000001"
 STAFF = "U" + "1" * 32
 GROUP = "C" + "a" * 32
+REPLY = "/v2/bot/message/reply"
 
 
 def question(event_id: str, chat_id: str = GROUP) -> Job:
@@ -46,100 +47,18 @@ def status_of(url: str, event_id: str) -> str | None:
         return session.scalar(select(WebhookEvent.status).where(WebhookEvent.id == event_id))
 
 
-class ManualTimer:
-    """Stands in for `threading.Timer`: armed by the writer, fired by the test."""
-
-    armed: ClassVar[list[ManualTimer]] = []
-
-    def __init__(self, interval, function):
-        self.interval, self.function, self.daemon = interval, function, False
-        ManualTimer.armed.append(self)
-
-    def start(self):
-        pass
-
-    def cancel(self):
-        pass
-
-    def fire(self):
-        self.function()
-
-
-@pytest.fixture
-def manual_timer(monkeypatch):
-    ManualTimer.armed = []
-    monkeypatch.setattr(webhook_store.threading, "Timer", ManualTimer)
-    return ManualTimer
-
-
-def test_an_answered_events_status_rides_on_the_next_events_transaction(settings, manual_timer):
+def test_a_row_the_database_refuses_leaves_nothing_of_the_transaction(settings):
+    """The database's own error (here a NOT NULL) rolls back the event before it too, and comes
+    out as SQLAlchemy's error, which the webhook answers with 503."""
     url = settings.database_url
-    first, second = new_event_id(), new_event_id()
-    writer = StatusWriter(url)
-    record_events(url, [question(first)], writer)
-    writer.add(first, "done")
-    assert status_of(url, first) == "received"  # not a commit of its own
-
-    record_events(url, [question(second)], writer)
-
-    assert status_of(url, first) == "done"
-    assert status_of(url, second) == "received"
-    assert writer.take() == []
-
-
-def test_with_no_event_to_ride_on_the_timer_writes_the_status(settings, manual_timer):
-    url = settings.database_url
-    event_id = new_event_id()
-    writer = StatusWriter(url)
-    record_events(url, [question(event_id)], writer)
-    writer.add(event_id, "failed", "reply not accepted by LINE")
-    [timer] = manual_timer.armed
-
-    timer.fire()
-
-    assert status_of(url, event_id) == "failed"
-
-
-def test_statuses_taken_by_a_transaction_that_failed_are_written_later(
-    settings, manual_timer, monkeypatch
-):
-    url = settings.database_url
-    answered, next_event = new_event_id(), new_event_id()
-    writer = StatusWriter(url)
-    record_events(url, [question(answered)], writer)
-    writer.add(answered, "done")
-
-    def database_gone(*args):
-        raise OperationalError("INSERT", {}, Exception("database is locked"))
-
-    monkeypatch.setattr(webhook_store, "_insert_new_events", database_gone)
-    with pytest.raises(OperationalError):
-        record_events(url, [question(next_event)], writer)
-    assert status_of(url, answered) == "received"
-
-    monkeypatch.undo()
-    writer.flush()
-    assert status_of(url, answered) == "done"
-    assert status_of(url, next_event) is None  # rolled back with the failed transaction
-
-
-def test_a_row_the_database_refuses_leaves_nothing_of_the_transaction(settings, manual_timer):
-    """The driver's own error (here a NOT NULL) rolls back the event before it and the statuses
-    riding along, and comes out as SQLAlchemy's error, which the webhook answers with 503."""
-    url = settings.database_url
-    answered, fine, refused = new_event_id(), new_event_id(), new_event_id()
-    writer = StatusWriter(url)
-    record_events(url, [question(answered)], writer)
-    writer.add(answered, "done")
+    fine, refused = new_event_id(), new_event_id()
 
     with pytest.raises(IntegrityError):
-        record_events(url, [question(fine), replace(question(refused), event_type=None)], writer)
+        record_events(url, [question(fine), replace(question(refused), event_type=None)])
 
     assert (status_of(url, fine), status_of(url, refused)) == (None, None)
-    assert status_of(url, answered) == "received"
-    writer.flush()
-    assert status_of(url, answered) == "done"
-    assert record_events(url, [question(fine)], writer)  # the pooled connection still works
+    assert record_events(url, [question(fine)])  # the pooled connection still works
+    assert record_events(url, [question(fine)]) == []  # and the dedupe holds
 
 
 def test_a_missing_events_table_is_a_503_and_nothing_is_sent(app, fake_line):
@@ -199,22 +118,43 @@ def app(settings: Settings, fake_line):
     app.extensions[EXTENSION].wait_idle(10)
 
 
-def say_in_group(client, text: str, user: str = STAFF) -> None:
+def say_in_group(app, text: str, user: str = STAFF) -> None:
+    """Say something and, as staff do, wait for the bot's answer before saying the next thing:
+    the 200 comes before the answer, so messages sent faster are answered in any order."""
     body = callback_body(text_event(text, src=source("group", user_id=user, chat_id=GROUP)))
-    assert post_signed(client, body, SECRET)
+    assert post_signed(app.test_client(), body, SECRET).status_code == 200
+    assert app.extensions[EXTENSION].wait_idle(10)
 
 
 def test_a_bound_group_is_answered_with_its_provinces_deadlines_and_every_event_is_done(
     app, fake_line
 ):
-    client = app.test_client()
-    say_in_group(client, "/agency add สุรินทร์ อบต.คลองพา", user=ADMIN)
-    say_in_group(client, "/bind อบต.คลองพา", user=ADMIN)
-    say_in_group(client, "OIT ปิดวันไหน")
-    assert app.extensions[EXTENSION].wait_idle(10)
+    say_in_group(app, "/agency add สุรินทร์ อบต.คลองพา", user=ADMIN)
+    say_in_group(app, "/bind อบต.คลองพา", user=ADMIN)
+    say_in_group(app, "OIT ปิดวันไหน")
 
     answer = fake_line.replies[-1].messages[0]["altText"]
     assert "จังหวัดสุรินทร์" in answer and "10 มิถุนายน 2569" in answer
     with db.session_scope(app.extensions[EXTENSION].database_url) as session:
         statuses = session.scalars(select(WebhookEvent.status)).all()
     assert statuses == ["done", "done", "done"]
+
+
+def test_a_status_the_database_refuses_after_the_reply_leaves_the_event_received(
+    app, fake_line, monkeypatch, caplog
+):
+    """The reply is out; only its status is lost, logged with the event id, and the row stays
+    `received` for the sweep to report."""
+
+    def database_gone(*args):
+        raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("itabot.webhook.routes.mark_event", database_gone)
+    ev = text_event("OIT ปิดวันไหน", src=source("group", user_id=STAFF, chat_id=GROUP))
+    with caplog.at_level(logging.ERROR, logger="itabot.webhook.routes"):
+        assert post_signed(app.test_client(), callback_body(ev), SECRET).status_code == 200
+        assert app.extensions[EXTENSION].wait_idle(10)
+
+    assert len(fake_line.replies) == 1
+    assert status_of(app.extensions[EXTENSION].database_url, ev["webhookEventId"]) == "received"
+    assert ev["webhookEventId"] in caplog.text

@@ -9,10 +9,8 @@ of every question, so it is one primary-key lookup with the agency joined in.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -95,7 +93,7 @@ class Binding:
 _CHAT, _AGENCY, _ADMIN = Chat.__table__, Agency.__table__, Admin.__table__
 # Built once with bind parameters: this runs on every question, and building (and cache-keying)
 # an ORM select each time cost more than the indexed read itself. `sender` NULL matches no row.
-BINDING_QUERY = (
+_BINDING_QUERY = (
     select(
         _CHAT.c.id,
         _CHAT.c.type,
@@ -114,16 +112,9 @@ def binding_of(
     db: Session | Connection, chat_id: str, *, sender: str | None = None
 ) -> Binding | None:
     """The chat, its agency's name and province and — to save a round trip on every question —
-    whether `sender` has an admin row: one indexed query, on a session or a connection. None if
-    the chat is unknown. (The webhook runs `BINDING_QUERY` itself, on the driver cursor that
-    records the event, and reads the row with `binding_from_row`.)"""
-    return binding_from_row(
-        db.execute(BINDING_QUERY, {"chat_id": chat_id, "sender": sender}).first()
-    )
-
-
-def binding_from_row(row: Sequence[Any] | None) -> Binding | None:
-    """A `BINDING_QUERY` row (from SQLAlchemy or straight from the driver) as a `Binding`."""
+    whether `sender` has an admin row: one indexed query, on a session or a connection (the
+    webhook's, in the transaction that records the event). None if the chat is unknown."""
+    row = db.execute(_BINDING_QUERY, {"chat_id": chat_id, "sender": sender}).first()
     if row is None:
         return None
     chat_id, chat_type, active, agency_id, agency, province, sender_is_admin = row

@@ -2,25 +2,18 @@
 
 SQLite is the default (a file, zero set-up); PostgreSQL is production. For SQLite we turn on
 foreign keys and WAL + a busy timeout so a web worker and the clock process can share the file.
-The one transaction on every webhook request runs on the driver's cursor instead
-(`DriverStatement`, `driver_transaction`), with its SQL still compiled by SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import Executable
 
 from itabot.config import PROJECT_ROOT
 
@@ -109,78 +102,6 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-@dataclass(frozen=True)
-class DriverStatement:
-    """A Core statement compiled once for one dialect, to run on the DB-API cursor itself.
-
-    For the few statements on every webhook request only: there SQLAlchemy's Connection and
-    Result layers cost more than the SQL (≈140 µs of the 230 µs that recording an event took on
-    SQLite; benchmarks/bench_webhook.py). The SQL text, the parameter order and the conversion
-    of each value still come from SQLAlchemy's compiler, so nothing is written per dialect."""
-
-    sql: str
-    order: tuple[str, ...] | None  # parameter names in order (qmark/format); None: named
-    converters: Mapping[str, Callable[[Any], Any]]
-
-    @classmethod
-    def compile(cls, statement: Executable, dialect: Dialect) -> DriverStatement:
-        compiled = statement.compile(dialect=dialect)
-        converters = {}
-        for name, bind in compiled.binds.items():
-            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if convert is not None:
-                converters[name] = convert
-        order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-        return cls(compiled.string, order, converters)
-
-    def params(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        """`values` (by bind name) as the driver takes them: converted, in order or by name."""
-        converted = {
-            name: (
-                convert(values[name]) if (convert := self.converters.get(name)) else values[name]
-            )
-            for name in (self.order if self.order is not None else values)
-        }
-        return tuple(converted.values()) if self.order is not None else converted
-
-
-@contextmanager
-def driver_transaction(url: str) -> Iterator[Any]:
-    """A DB-API cursor on a pooled connection, committed on success and rolled back on any
-    error. Driver errors are raised as SQLAlchemy's `DBAPIError` (callers handle one family),
-    and a connection the driver reports as lost is dropped from the pool, as SQLAlchemy's
-    own Connection would do."""
-    engine = engine_for(url)
-    conn = engine.raw_connection()
-    driver_error = engine.dialect.loaded_dbapi.Error
-    cursor = None
-    try:
-        cursor = conn.cursor()
-        yield cursor
-        cursor.close()
-        conn.commit()
-    except driver_error as exc:
-        if engine.dialect.is_disconnect(exc, conn.dbapi_connection, cursor):
-            conn.invalidate(exc)
-        else:
-            _roll_back_quietly(conn)
-        raise DBAPIError.instance(None, None, exc, driver_error) from exc
-    except BaseException:
-        _roll_back_quietly(conn)
-        raise
-    finally:
-        conn.close()
-
-
-def _roll_back_quietly(conn: Any) -> None:
-    """Roll back after an error; a rollback that fails too leaves the first error to report
-    and the connection dropped from the pool."""
-    try:
-        conn.rollback()
-    except Exception as exc:
-        conn.invalidate(exc)
 
 
 def is_reachable(url: str) -> bool:

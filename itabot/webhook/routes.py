@@ -1,24 +1,22 @@
-"""The LINE webhook: `POST /callback` (signature, size, parse, dedupe, dispatch, reply) and
+"""The LINE webhook: `POST /callback` (signature, size, parse, dedupe, dispatch) and
 `GET /healthz`.
 
 The order is the point. Nothing is read, parsed or stored before the body is known to be small
-and signed with our channel secret. Each event is then recorded (`webhook_store`: the database
-is the dedupe, across workers and redeliveries) *before* LINE gets its 200. Answering and
-replying happen on a small per-process thread pool, so a slow LINE (LINE counts a webhook
-answer slower than 2 s as an error) never delays the 200: the request waits at most
-`REPLY_WAIT` seconds for the reply, which in the usual case means the reply is already out when
-LINE hears 200, and otherwise it finishes in the background.
+and signed with our channel secret. Each event is then recorded (`events.record_events`: the
+database is the dedupe, across workers and redeliveries) and LINE gets its 200 at once, as LINE
+asks (a slow answer delays its later webhooks; over 2 s is an error). Answering, replying and
+writing each event's status happen afterwards on a bounded per-process thread pool, so LINE's
+latency (Japan is 50–150 ms away) is never in the webhook's answer.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,8 +32,8 @@ from itabot.calendars.thai_dates import BANGKOK
 from itabot.line.answer_messages import answer_to_messages, apology_messages, greeting_messages
 from itabot.line.client import LineGateway
 from itabot.router import Services
-from itabot.storage import db
-from itabot.webhook.events import StatusWriter, mark_event, record_events, sweep_stale_events
+from itabot.storage import chats, db
+from itabot.webhook.events import mark_event, record_events, sweep_stale_events
 from itabot.webhook.jobs import Job, jobs_from, needs_handling
 
 log = logging.getLogger(__name__)
@@ -43,8 +41,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 
 MAX_BODY = 1024 * 1024  # LINE's bodies are a few KB; anything near 1 MiB is not from LINE
-REPLY_WAIT = 0.25  # seconds /callback waits for the reply before answering 200 regardless
-POOL_WORKERS = 4
+# Reply threads per process. A reply waits on LINE (50–150 ms from Thailand) far longer than it
+# uses the CPU, so a thread answers ~10 events a second: 32 keep up with what two cores can
+# answer (benchmarks/bench_webhook.py), and the LINE client's connection pool holds as many.
+POOL_WORKERS = 32
 POOL_BACKLOG = 200  # accepted-but-unhandled events per process before new ones are shed
 SWEEP_EVERY = 300.0  # seconds between sweeps of events a dead worker left `received`
 EXTENSION = "itabot"
@@ -55,91 +55,73 @@ EXTENSION = "itabot"
 
 @dataclass
 class WebhookRuntime:
-    """What the webhook needs, built once per app. The thread pool is created on first use in
+    """What the webhook needs, built once per app. The reply pool is created on first use in
     each process (gunicorn forks workers after importing the app; threads do not survive a
     fork), and re-created if the process id changes."""
 
     services: Services
     line: LineGateway
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(BANGKOK))
-    reply_wait: float = REPLY_WAIT
     workers: int = POOL_WORKERS
     backlog: int = POOL_BACKLOG
     parser: WebhookParser | None = None
-    marks: StatusWriter = field(init=False)
     _pool: ThreadPoolExecutor | None = None
     _pool_pid: int | None = None
-    _slots: threading.BoundedSemaphore | None = None
-    _pending: set[Future] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: int = 0  # events submitted and not yet finished, in this process
+    _idle: threading.Condition = field(default_factory=threading.Condition)
     _warned_no_secret: bool = False
     _last_sweep: float = field(default_factory=time.monotonic)  # create_app sweeps at start
 
     def __post_init__(self) -> None:
         secret = self.services.settings.line_channel_secret
         self.parser = WebhookParser(secret) if secret else None
-        self.marks = StatusWriter(self.database_url)
-        # On a worker's exit (after the reply pool has drained): write what is still waiting.
-        atexit.register(self.marks.flush)
 
     @property
     def database_url(self) -> str:
         return self.services.settings.database_url
 
     def warn_no_secret_once(self) -> None:
-        with self._lock:
+        with self._idle:
             if self._warned_no_secret:
                 return
             self._warned_no_secret = True
         log.warning("LINE_CHANNEL_SECRET is not set: every webhook request is refused (400)")
 
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run `fn` on the pool; False when the backlog is full (the caller sheds the event)."""
+        with self._idle:
             if self._pool is None or self._pool_pid != os.getpid():
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="itabot-webhook")
-                self._pool_pid = os.getpid()
-                self._slots = threading.BoundedSemaphore(self.workers + self.backlog)
-                self._pending = set()
-            return self._pool
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future | None:
-        """Run `fn` on the pool; None when the backlog is full (the caller sheds the event)."""
-        pool = self._executor()
-        slots = self._slots
-        assert slots is not None
-        if not slots.acquire(blocking=False):
-            return None
+                self._pool_pid, self._in_flight = os.getpid(), 0
+            if self._in_flight >= self.workers + self.backlog:
+                return False
+            self._in_flight += 1
+            pool = self._pool
         try:
-            future = pool.submit(fn, *args)
+            pool.submit(self._run, fn, args)
         except RuntimeError:  # the pool is shutting down with the process
-            slots.release()
-            return None
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(lambda f: self._done(f, slots))
-        return future
+            self._finished()
+            return False
+        return True
 
-    def _done(self, future: Future, slots: threading.BoundedSemaphore) -> None:
-        slots.release()
-        with self._lock:
-            self._pending.discard(future)
+    def _run(self, fn: Callable[..., Any], args: tuple) -> None:
+        try:
+            fn(*args)
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every submitted job has finished (tests, graceful shutdown)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                pending = set(self._pending)
-            if not pending:
-                self.marks.flush()
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            wait(pending, timeout=remaining)
+        """Block until every submitted event has been handled (tests, graceful shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def sweep_due(self) -> bool:
-        with self._lock:
+        with self._idle:
             if time.monotonic() - self._last_sweep < SWEEP_EVERY:
                 return False
             self._last_sweep = time.monotonic()
@@ -164,8 +146,6 @@ def _reply_is_wanted(answer: Any, job: Job) -> bool:
 
 def _touch(rt: WebhookRuntime, job: Job) -> None:
     """Remember the chat (created, or reactivated after the bot was re-invited)."""
-    from itabot.storage import chats
-
     if not job.chat_id or job.chat_type not in ("user", "group", "room"):
         return
     try:
@@ -201,8 +181,6 @@ def _greet(rt: WebhookRuntime, job: Job) -> list:
 
 def _farewell(rt: WebhookRuntime, job: Job) -> list:
     """Unfollowed or removed from a group: stop pushing there (a push would fail anyway)."""
-    from itabot.storage import chats
-
     if job.chat_id:
         with db.session_scope(rt.database_url) as session:
             chats.deactivate_chat(session, job.chat_id)
@@ -237,7 +215,10 @@ def handle_job(rt: WebhookRuntime, job: Job) -> None:
         status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
         if job.can_reply:
             rt.line.reply(job.reply_token or "", apology_messages())
-    rt.marks.add(job.event_id, status, error)
+    try:
+        mark_event(rt.database_url, job.event_id, status, error)
+    except SQLAlchemyError as exc:  # the row stays `received`; the sweep reports it
+        log.error("event %s: status %s not recorded: %s", job.event_id, status, type(exc).__name__)
     if rt.sweep_due():
         try:
             sweep_stale_events(rt.database_url)
@@ -309,27 +290,24 @@ def callback() -> Response:
     if not jobs:
         return _refuse(200, "OK")  # e.g. the console's Verify: {"events": []}
     try:
-        fresh = record_events(rt.database_url, jobs, rt.marks)
+        fresh = record_events(rt.database_url, jobs)
     except SQLAlchemyError as exc:
         # Not recorded means not deduped: let LINE redeliver later rather than risk answering twice.
         log.error("webhook events not recorded (database): %s", type(exc).__name__)
         return _refuse(503, "database unavailable")
-    futures = [f for f in (_dispatch(rt, job) for job in fresh) if f is not None]
-    if futures and rt.reply_wait > 0:
-        wait(futures, timeout=rt.reply_wait)
+    for job in fresh:
+        if needs_handling(job) and not rt.submit(handle_job, rt, job):
+            _shed(rt, job)
     return _refuse(200, "OK")
 
 
-def _dispatch(rt: WebhookRuntime, job: Job) -> Future | None:
-    if not needs_handling(job):
-        return None
-    future = rt.submit(handle_job, rt, job)
-    if future is None:
-        log.error(
-            "event %s shed: %d events already waiting in this worker", job.event_id, rt.backlog
-        )
+def _shed(rt: WebhookRuntime, job: Job) -> None:
+    """The backlog is full: better no answer than one after the reply token has expired."""
+    log.error("event %s shed: %d events already waiting in this worker", job.event_id, rt.backlog)
+    try:
         mark_event(rt.database_url, job.event_id, "failed", "shed: webhook backlog full")
-    return future
+    except SQLAlchemyError as exc:  # recorded all the same: LINE still gets its 200
+        log.error("event %s: shed status not recorded: %s", job.event_id, type(exc).__name__)
 
 
 @bp.get("/healthz")
