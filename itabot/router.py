@@ -137,13 +137,8 @@ def handle_message(
     chat_type: str | None = None,
     province: str | None = None,
     agency: str | None = None,
-    binding: Binding | None = None,
 ) -> Answer:
-    """Answer one text. `province`/`agency` override the chat's binding (console context).
-
-    `binding` is the chat's binding when the caller has already read it (the webhook reads it
-    in the transaction that records the event): a known, active chat then costs no database
-    work here at all."""
+    """Answer one text. `province`/`agency` override the chat's binding (console context)."""
     text = text or ""
     settings = services.settings
     if commands.is_command(text):
@@ -158,9 +153,6 @@ def handle_message(
         "province": province,
         "agency": agency,
     }
-    known = context_from_binding(binding, settings, **asked)
-    if known is not None:
-        return answer_question(text, known, services.calendars)
     if chat_id or user_id:
         try:
             with session_scope(settings.database_url) as session:

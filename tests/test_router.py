@@ -166,34 +166,11 @@ def test_odd_ids_from_the_console_do_not_break_answers(services, heard):
         assert session.scalar(select(func.count()).select_from(Chat)) == 0
 
 
-def test_a_binding_read_with_the_event_answers_without_another_database_trip(
-    services, heard, monkeypatch
-):
-    from itabot.storage.chats import Binding
-
-    def no_database(*args, **kwargs):
-        raise AssertionError("a known chat's question must not open a session")
-
-    monkeypatch.setattr(router, "session_scope", no_database)
-    binding = Binding(GROUP, "group", True, 7, "องค์การบริหารส่วนตำบลคลองพา", "สุรินทร์")
-    say(services, "OIT ปิดวันไหน", binding=binding)
-    [ctx] = heard
-    assert (ctx.province, ctx.agency, ctx.chat_type, ctx.is_admin) == (
-        "สุรินทร์",
-        "องค์การบริหารส่วนตำบลคลองพา",
-        "group",
-        False,
-    )
-
-
-def test_a_binding_of_a_chat_the_bot_left_is_not_trusted_the_chat_is_reactivated(services, heard):
-    from itabot.storage.chats import Binding
-
+def test_a_question_in_a_chat_the_bot_left_reactivates_it_with_its_binding(services, heard):
     bind_group_to_surin(services)
     with db.session_scope(services.settings.database_url) as session:
         session.get(Chat, GROUP).active = False
-    stale = Binding(GROUP, "group", False, 1, "องค์การบริหารส่วนตำบลคลองพา", "สุรินทร์")
-    say(services, "OIT ปิดวันไหน", binding=stale)
+    say(services, "OIT ปิดวันไหน")
     assert heard[-1].province == "สุรินทร์"
     with db.session_scope(services.settings.database_url) as session:
         assert session.get(Chat, GROUP).active is True

@@ -76,30 +76,6 @@ def test_a_missing_events_table_is_a_503_and_nothing_is_sent(app, fake_line):
     assert fake_line.requests == []
 
 
-def test_a_question_is_recorded_with_its_chats_binding(settings):
-    from itabot.router import Services, handle_message
-
-    services = Services.from_settings(settings)
-    for command in ("/agency add สุรินทร์ อบต.คลองพา", "/bind อบต.คลองพา"):
-        handle_message(
-            command,
-            services=services,
-            now=bkk(2026, 6, 20, 9),
-            user_id=ADMIN,
-            chat_id=GROUP,
-            chat_type="group",
-        )
-    [bound, unknown] = record_events(
-        settings.database_url,
-        [question(new_event_id()), question(new_event_id(), chat_id="C" + "9" * 32)],
-    )
-    assert (bound.binding.province, bound.binding.agency) == (
-        "สุรินทร์",
-        "องค์การบริหารส่วนตำบลคลองพา",
-    )
-    assert unknown.binding is None  # a new chat: the router records it when answering
-
-
 @pytest.fixture
 def app(settings: Settings, fake_line):
     from itabot.app import create_app
@@ -158,3 +134,29 @@ def test_a_status_the_database_refuses_after_the_reply_leaves_the_event_received
     assert len(fake_line.replies) == 1
     assert status_of(app.extensions[EXTENSION].database_url, ev["webhookEventId"]) == "received"
     assert ev["webhookEventId"] in caplog.text
+
+
+def test_a_chats_messages_sent_faster_than_answered_are_answered_in_order(app, fake_line):
+    """Staff type `/bind` and the question straight after: the 200 comes before the answers,
+    yet the question is answered after the bind, with the province's deadlines, and the
+    replies reach LINE in the order the messages were sent (LINE is held meanwhile, so the
+    three events wait in the pool together)."""
+    client = app.test_client()
+    said = [
+        ("/agency add สุรินทร์ อบต.คลองพา", ADMIN),
+        ("/bind อบต.คลองพา", ADMIN),
+        ("OIT ปิดวันไหน", STAFF),
+    ]
+    events = [
+        text_event(text, src=source("group", user_id=user, chat_id=GROUP)) for text, user in said
+    ]
+    fake_line.hold(REPLY)
+    for ev in events:
+        assert post_signed(client, callback_body(ev), SECRET).status_code == 200
+    fake_line.release()
+    assert app.extensions[EXTENSION].wait_idle(10)
+
+    tokens = [r.json["replyToken"] for r in fake_line.replies]
+    assert tokens == [ev["replyToken"] for ev in events]
+    answer = fake_line.replies[-1].messages[0]["altText"]
+    assert "จังหวัดสุรินทร์" in answer

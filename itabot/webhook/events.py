@@ -9,14 +9,12 @@ in a short transaction of its own, once the reply is out.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from itabot.storage import db
-from itabot.storage.chats import binding_of
 from itabot.storage.models import WebhookEvent
 from itabot.webhook.jobs import Job, needs_handling
 
@@ -42,10 +40,7 @@ _MARK = (
 
 def record_events(database_url: str, jobs: list[Job]) -> list[Job]:
     """Store every job's event in one transaction; return the jobs seen for the first time.
-    Events we do not act on are stored as `done` straight away (a trail, and no sweep).
-
-    The same transaction reads each fresh question's chat binding, so answering a known chat
-    needs no database work of its own."""
+    Events we do not act on are stored as `done` straight away (a trail, and no sweep)."""
     now = datetime.now(UTC)
     fresh = []
     with db.engine_for(database_url).begin() as conn:
@@ -69,8 +64,6 @@ def record_events(database_url: str, jobs: list[Job]) -> list[Job]:
                     job.redelivery,
                 )
                 continue
-            if job.text is not None and job.chat_id:
-                job = replace(job, binding=binding_of(conn, job.chat_id, sender=job.user_id))
             fresh.append(job)
     return fresh
 

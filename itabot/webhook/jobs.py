@@ -15,8 +15,6 @@ from typing import Any
 
 from linebot.v3.webhooks import Event, MessageEvent, TextMessageContent
 
-from itabot.storage.chats import Binding
-
 log = logging.getLogger(__name__)
 
 # The console's Verify button (and old-style test deliveries) carry these; replying is pointless.
@@ -38,7 +36,6 @@ class Job:
     text: str | None = None
     mentions_bot: bool = False
     redelivery: bool = False
-    binding: Binding | None = None  # the chat's binding, read when the event was recorded
 
 
 def _source(event: Event) -> tuple[str | None, str | None, str | None]:

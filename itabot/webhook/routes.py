@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class WebhookRuntime:
     _pool: ThreadPoolExecutor | None = None
     _pool_pid: int | None = None
     _in_flight: int = 0  # events submitted and not yet finished, in this process
+    _chains: dict[str, deque] = field(default_factory=dict)  # a chat's events waiting in order
     _idle: threading.Condition = field(default_factory=threading.Condition)
     _warned_no_secret: bool = False
     _last_sweep: float = field(default_factory=time.monotonic)  # create_app sweeps at start
@@ -87,28 +89,48 @@ class WebhookRuntime:
             self._warned_no_secret = True
         log.warning("LINE_CHANNEL_SECRET is not set: every webhook request is refused (400)")
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> bool:
-        """Run `fn` on the pool; False when the backlog is full (the caller sheds the event)."""
+    def submit(self, fn: Callable[..., Any], *args: Any, chat: str | None = None) -> bool:
+        """Run `fn` on the pool; False when the backlog is full (the caller sheds the event).
+
+        Events of one `chat` run one after another, in the order LINE sent them: the answer to
+        a question typed right after `/bind` must see the binding. Other chats run alongside."""
         with self._idle:
             if self._pool is None or self._pool_pid != os.getpid():
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="itabot-webhook")
-                self._pool_pid, self._in_flight = os.getpid(), 0
+                self._pool_pid, self._in_flight, self._chains = os.getpid(), 0, {}
             if self._in_flight >= self.workers + self.backlog:
                 return False
             self._in_flight += 1
+            if chat is not None:
+                if chat in self._chains:  # a pool thread is working through this chat
+                    self._chains[chat].append((fn, args))
+                    return True
+                self._chains[chat] = deque()
             pool = self._pool
         try:
-            pool.submit(self._run, fn, args)
+            pool.submit(self._run, fn, args, chat)
         except RuntimeError:  # the pool is shutting down with the process
             self._finished()
+            with self._idle:
+                for _ in self._chains.pop(chat, ()) if chat is not None else ():
+                    self._in_flight -= 1
             return False
         return True
 
-    def _run(self, fn: Callable[..., Any], args: tuple) -> None:
-        try:
-            fn(*args)
-        finally:
-            self._finished()
+    def _run(self, fn: Callable[..., Any], args: tuple, chat: str | None) -> None:
+        while True:
+            try:
+                fn(*args)
+            finally:
+                self._finished()
+            if chat is None:
+                return
+            with self._idle:
+                waiting = self._chains[chat]
+                if not waiting:
+                    del self._chains[chat]
+                    return
+                fn, args = waiting.popleft()
 
     def _finished(self) -> None:
         with self._idle:
@@ -156,8 +178,8 @@ def _touch(rt: WebhookRuntime, job: Job) -> None:
 
 
 def _answer_text(rt: WebhookRuntime, job: Job) -> list:
-    """A question or a command: the binding read with the event answers a known chat; the
-    router records a new one."""
+    """A question or a command, answered in its chat's context (the router reads the binding
+    here, after the chat's earlier events: a `/bind` just before counts)."""
     from itabot.router import handle_message
 
     answer = handle_message(
@@ -167,7 +189,6 @@ def _answer_text(rt: WebhookRuntime, job: Job) -> list:
         user_id=job.user_id,
         chat_id=job.chat_id,
         chat_type=job.chat_type,
-        binding=job.binding,
     )
     return answer_to_messages(answer) if _reply_is_wanted(answer, job) else []
 
@@ -296,7 +317,7 @@ def callback() -> Response:
         log.error("webhook events not recorded (database): %s", type(exc).__name__)
         return _refuse(503, "database unavailable")
     for job in fresh:
-        if needs_handling(job) and not rt.submit(handle_job, rt, job):
+        if needs_handling(job) and not rt.submit(handle_job, rt, job, chat=job.chat_id):
             _shed(rt, job)
     return _refuse(200, "OK")
 
