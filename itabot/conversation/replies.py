@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
@@ -32,6 +31,7 @@ from itabot.calendars.thai_dates import (
     thai_month_name,
 )
 from itabot.conversation.answer import Answer, Context
+from itabot.conversation.dictionary import tokenize, words
 
 EXAMPLE_QUESTIONS: tuple[str, ...] = (
     "OIT ปิดวันไหน",
@@ -281,7 +281,7 @@ def _has_any(haystack: str, words: Iterable[str]) -> bool:
 
 def _fuzzy_windows(text: str) -> list[str]:
     """Joined runs of 1–3 PyThaiNLP tokens: a typo often splits a word into odd pieces."""
-    tokens = [t for t in word_tokenize(text, engine="newmm", keep_whitespace=False) if t.strip()]
+    tokens = [t for t in tokenize(text) if t.strip()]
     out = []
     for n in (1, 2, 3):
         for i in range(len(tokens) - n + 1):
@@ -463,7 +463,7 @@ def _title_search(parsed: Parsed, phases: list[Phase]) -> list[Phase]:
     """Phases whose title shares a meaningful word with the question ("ประชาสัมพันธ์ …")."""
     words = {
         w
-        for w in word_tokenize(parsed.text, engine="newmm", keep_whitespace=False)
+        for w in tokenize(parsed.text)
         if len(w) >= 4 and w not in TITLE_STOP_WORDS
     }
     if not words:
@@ -805,5 +805,5 @@ def answer(text: str, ctx: Context, calendars: Calendars) -> Answer:
 
 
 def warm_up() -> None:
-    """Load PyThaiNLP's dictionary now (≈0.7 s) rather than on the first user's question."""
-    word_tokenize("ลงทะเบียนปิดวันไหน", engine="newmm")
+    """Load the tokeniser's word list now (≈20 ms) rather than on the first user's question."""
+    words()
