@@ -3,10 +3,10 @@
 The fuzzy fallback of `replies.parse_question` tokenises with `newmm` over PyThaiNLP's 62,000
 words. PyThaiNLP's default dictionary is a `Trie` of one Python object per letter: 63 MiB and
 0.8 s to build in every process that tokenises. `newmm` asks its dictionary one thing only —
-`prefixes(text, start)`, the words that begin at `start` — which a frozenset of the same words
-answers with a handful of lookups: the same words give the same tokens, for 10 MiB and 20 ms.
-Built on first use (`words()`); `gunicorn --preload` builds it once, in the master, for every
-worker (bot.py).
+`prefixes(text, start)`, the words that begin at `start` — which PyThaiNLP's own frozenset of
+those words answers with a handful of lookups: the same tokens, for the word list's 10 MiB and
+20 ms. Built on first use (`words()`); `gunicorn --preload` builds it once, in the master, for
+every worker (bot.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ class WordSet:
     __slots__ = ("_longest", "_words")
 
     def __init__(self, words: Iterable[str]) -> None:
-        self._words = frozenset(filter(None, map(str.strip, words)))
+        words = frozenset(words)  # PyThaiNLP's own frozenset: the same object, not a copy
+        if not all(word and word == word.strip() for word in words):  # as `Trie.add` strips
+            words = frozenset(filter(None, map(str.strip, words)))
+        self._words = words
         longest: dict[str, int] = {}
         for word in self._words:
             if len(word) > 2 and longest.get(word[:3], 0) < len(word):
