@@ -45,14 +45,14 @@ def _warm_up() -> None:
 
 def _sweep_on_start(database_url: str) -> None:
     """Events a previous process left half-handled are marked failed now (best effort: on a
-    database not yet migrated this just logs). The connection is closed afterwards, so a
-    `gunicorn --preload` master never hands an open database connection to forked workers."""
+    database not yet migrated this just logs). The engine is closed and dropped afterwards, so a
+    `gunicorn --preload` master forks its workers with no engine at all: each creates its own."""
     try:
         sweep_stale_events(database_url)
     except Exception as exc:
         log.warning("start-up sweep of webhook events skipped: %s", type(exc).__name__)
     finally:
-        db.engine_for(database_url).dispose()
+        db.close_engine(database_url)
 
 
 def create_app(settings: Settings | None = None, *, line: LineGateway | None = None) -> Flask:
