@@ -12,8 +12,8 @@ this process) that accepts replies. For each deployment:
 * each answer's latency: POST → its reply at the fake LINE (the first ones are a cold worker's).
 
 The echo bot (benchmarks/echo_bot.py) runs under the Procfile's `web` line with `bot:app`
-replaced; it has no clock. `--no-control-socket` is added to both (two gunicorns at once would
-otherwise share `~/.gunicorn/gunicorn.ctl`). Goals: ≤ 250 MiB PSS in all, ≤ 1.2 s to the first
+replaced; it has no clock. Each gunicorn gets its own XDG_RUNTIME_DIR, so its control socket
+does not meet another's. Goals: ≤ 250 MiB PSS in all, ≤ 1.2 s to the first
 answer.
 
     .venv/bin/python benchmarks/bench_memory.py [--messages 500] [--starts 3]
@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import shlex
 import statistics
 import subprocess
 import sys
@@ -38,7 +36,7 @@ import requests
 from _common import ROOT, save, summary_ms, table  # also puts the project on sys.path
 
 from tests.fakeline import FakeLine, callback_body, sign, source, start_fake_line, text_event
-from tests.processes import free_port, stop_process_group
+from tests.processes import free_port, procfile_command, stop_process_group
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"
@@ -75,31 +73,6 @@ QUESTIONS = (
     "ขอบคุณครับ",
     "อีก ๗ วันมีอะไรปิดบ้าง",
 )
-_VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
-
-
-# --- the Procfile ------------------------------------------------------------------------
-
-
-def procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
-    return {
-        name.strip(): command.strip()
-        for name, sep, command in (line.partition(":") for line in lines)
-        if sep and name.strip() and not name.lstrip().startswith("#")
-    }
-
-
-def command(line: str, env: dict[str, str]) -> list[str]:
-    """A Procfile line as argv: `${VAR:-default}` and `$VAR` from `env` (as the PaaS's shell
-    would), and `gunicorn`/`python` run from this interpreter's environment."""
-    expanded = _VAR.sub(lambda m: env.get(m.group(1) or m.group(3)) or (m.group(2) or ""), line)
-    argv = shlex.split(expanded)
-    if argv[0] == "gunicorn":
-        return [sys.executable, "-m", "gunicorn", *argv[1:]]
-    if argv[0] in ("python", "python3"):
-        return [sys.executable, *argv[1:]]
-    return argv
 
 
 # --- processes and their memory ----------------------------------------------------------
@@ -139,6 +112,17 @@ def children(pid: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             found.append(int(entry.name))
     return sorted(found)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far: unlike the wall clock, hardly moved by
+    what else the machine runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
 
 
 def memory_mib(pid: int) -> dict[str, float]:
@@ -210,31 +194,41 @@ def wait_for_dispatch(clock: Process, timeout: float = 150.0) -> None:
     time.sleep(60 - time.time() % 60 + 5)
 
 
-def run(
-    name: str, lines: dict[str, str], env: dict[str, str], fake: FakeLine, tmp: Path, messages: int
-) -> dict:
-    """Start the `web` line (and `clock` when given), time the first answer; with `messages`,
-    ask them, let the clock dispatch once and read every process's memory. Stops everything."""
+def echo_web(argv: list[str]) -> list[str]:
+    """The Procfile's web command serving the echo bot instead of `bot:app`."""
+    i = argv.index("bot:app")
+    return [*argv[:i], "--pythonpath", str(ROOT / "benchmarks"), "echo_bot:app", *argv[i + 1 :]]
+
+
+def run(name: str, env: dict[str, str], fake: FakeLine, tmp: Path, messages: int) -> dict:
+    """Start the `web` line (the echo bot's, or the bot's and then its `clock`), time the first
+    answer; with `messages`, ask them, let the clock dispatch once and read every process's
+    memory. Stops everything."""
     port = free_port()
-    web_env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS)}
-    web_argv = [*command(lines["web"], web_env), "--no-control-socket"]
+    runtime_dir = Path(tempfile.mkdtemp(dir=tmp))  # gunicorn's control socket, one per server
+    web_env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(WORKERS),
+               "XDG_RUNTIME_DIR": str(runtime_dir)}  # fmt: skip
+    web_argv = procfile_command("web", web_env)
+    if name == "echo bot":
+        web_argv = echo_web(web_argv)
     processes: list[Process] = []
     try:
         started = time.perf_counter()
-        web = Process(web_argv, web_env, tmp / f"{name}-web.log")
+        web = Process(web_argv, web_env, runtime_dir / "web.log")
         processes.append(web)
         url = f"http://127.0.0.1:{port}"
         start_s, first_latency = first_answer(url, fake, started, web)
         result: dict = {
             "start_to_first_answer_s": round(start_s, 3),
+            "start_cpu_s": round(cpu_seconds([web.proc.pid, *children(web.proc.pid)]), 3),
             "first_answer_latency_s": round(first_latency, 3),
         }
         if not messages:
             return result
         # Started after the web is up: on a PaaS it is its own dyno, not a rival for these CPUs.
         clock = None
-        if "clock" in lines:
-            clock = Process(command(lines["clock"], env), env, tmp / f"{name}-clock.log")
+        if name == "itabot":
+            clock = Process(procfile_command("clock", env), env, runtime_dir / "clock.log")
             processes.append(clock)
         latencies = ask_many(url, fake, messages)
         result["answers"] = summary_ms(latencies)
@@ -260,7 +254,6 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="itabot-bench-memory-"))
     fake, stop_fake = start_fake_line()
-    lines = procfile()
     env = {
         "DATABASE_URL": f"sqlite:///{tmp / 'itabot.db'}",
         "LINE_CHANNEL_SECRET": SECRET,
@@ -269,39 +262,30 @@ def main() -> int:
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
-    deployments = {
-        "itabot": lines,
-        "echo bot": {
-            "web": lines["web"].replace("bot:app", "--pythonpath benchmarks echo_bot:app")
-        },
-    }
+    names = ("itabot", "echo bot")
     try:
-        subprocess.run(
-            command(lines["release"], env),
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
-        results: dict[str, dict] = {name: {"starts_s": []} for name in deployments}
+        subprocess.run(procfile_command("release", env), cwd=ROOT, env={**os.environ, **env},
+                       check=True, capture_output=True)  # fmt: skip
+        results: dict[str, dict] = {name: {"starts_s": [], "start_cpus_s": []} for name in names}
         # Starts alternate between the two, so a busier moment of the machine weighs on both.
         for i in range(args.starts):
-            for name, procs in deployments.items():
+            for name in names:
                 last = i == args.starts - 1
-                run_result = run(
-                    name.replace(" ", "_"), procs, env, fake, tmp, args.messages if last else 0
-                )
+                run_result = run(name, env, fake, tmp, args.messages if last else 0)
                 results[name]["starts_s"].append(run_result["start_to_first_answer_s"])
+                results[name]["start_cpus_s"].append(run_result["start_cpu_s"])
                 if last:
                     results[name].update(run_result)
                 print(
-                    f"{name:<9} start → first answer {run_result['start_to_first_answer_s']:.2f} s",
+                    f"{name:<9} start → first answer {run_result['start_to_first_answer_s']:.2f} s"
+                    f" ({run_result['start_cpu_s']:.2f} s of CPU; load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
     finally:
         stop_fake()
     for result in results.values():
         result["start_median_s"] = round(statistics.median(result["starts_s"]), 3)
+        result["start_cpu_median_s"] = round(statistics.median(result["start_cpus_s"]), 3)
     report(results)
     path = save(
         "memory",
@@ -309,7 +293,7 @@ def main() -> int:
             "benchmark": "Procfile deployment: PSS after N signed questions, start → first answer",
             "messages": args.messages,
             "workers": WORKERS,
-            "procfile": lines,
+            "procfile": (ROOT / "Procfile").read_text(encoding="utf-8"),
             "database": "SQLite (WAL) in a temp dir",
             "machine": {
                 "python": platform.python_version(),
@@ -347,6 +331,11 @@ def report(results: dict[str, dict]) -> None:
             "start → first answer (median)",
             f"{bot['start_median_s']:.2f} s",
             f"{echo['start_median_s']:.2f} s",
+        ),
+        (
+            "  CPU it took (median)",
+            f"{bot['start_cpu_median_s']:.2f} s",
+            f"{echo['start_cpu_median_s']:.2f} s",
         ),
         (
             "  each start",
