@@ -5,16 +5,21 @@ WEB_CONCURRENCY substituted, against SQLite in a temp dir and a fake LINE (tests
 this process) that accepts replies. For each deployment:
 
 * start → first answer: from starting `gunicorn` to the fake LINE receiving the reply to a
-  signed text message (posted again and again from the start, as LINE would be waiting);
+  signed text message (posted again and again from the start, as LINE would be waiting), and the
+  CPU the server's processes used by then (the wall clock of a shared machine moves with its
+  neighbours' load; CPU time hardly does). Median of `--starts`, alternating the two bots;
 * PSS of every process (gunicorn master, each worker, the clock) after 500 signed messages —
   realistic Thai questions, typos included — read from /proc/<pid>/smaps_rollup, once the clock
   has run a dispatch (the next whole minute);
 * each answer's latency: POST → its reply at the fake LINE (the first ones are a cold worker's).
 
+The clock starts once the web answers: on a PaaS it is its own dyno, not a rival for the web's
+CPU during its start.
+
 The echo bot (benchmarks/echo_bot.py) runs under the Procfile's `web` line with `bot:app`
 replaced; it has no clock. Each gunicorn gets its own XDG_RUNTIME_DIR, so its control socket
-does not meet another's. Goals: ≤ 250 MiB PSS in all, ≤ 1.2 s to the first
-answer.
+does not meet another's. Goals: ≤ 250 MiB PSS in all, ≤ 1.2 s to the first answer.
+Results are printed and saved in benchmarks/results/memory.json.
 
     .venv/bin/python benchmarks/bench_memory.py [--messages 500] [--starts 3]
 """
