@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cache
 
+from pythainlp.corpus import thai_words
 from pythainlp.tokenize import word_tokenize
 
 
@@ -21,8 +22,8 @@ class WordSet:
     """A read-only dictionary for PyThaiNLP's `newmm`: `Trie.prefixes` over a frozenset.
 
     Beside the words it keeps, per three-letter beginning, the length of the longest word that
-    begins so: most positions in a question are ruled out after three lookups, as a
-    trie's walk would stop."""
+    begins so: most positions in a question are ruled out after three lookups, where a trie's
+    walk would stop."""
 
     __slots__ = ("_longest", "_words")
 
@@ -51,18 +52,13 @@ class WordSet:
         )
         return found
 
-    def __contains__(self, word: object) -> bool:
-        return word in self._words
-
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # `newmm` falls back to its own trie when this is 0
         return len(self._words)
 
 
 @cache
 def words() -> WordSet:
     """PyThaiNLP's own word list (the one its default trie is built from), once per process."""
-    from pythainlp.corpus import thai_words
-
     return WordSet(thai_words())
 
 
