@@ -1,8 +1,9 @@
 """The Flask app factory (`gunicorn bot:app`) and the local runner (`python bot.py`).
 
 `create_app` builds the webhook only: it never starts the reminder scheduler, because gunicorn
-imports the app in every worker and each would start its own scheduler (the classic duplicate
-reminder). The scheduler runs in its own process (`python -m itabot clock`), or — for local use
+serves the app from several workers and each would start its own scheduler (the classic
+duplicate reminder). Under `gunicorn --preload` (the Procfile) it runs once, in the master,
+before the workers fork: see bot.py. The scheduler runs in its own process (`python -m itabot clock`), or — for local use
 only — inside `python bot.py` through `run_local`.
 """
 
@@ -14,6 +15,7 @@ import os
 from flask import Flask
 
 from itabot.config import Settings
+from itabot.conversation.understanding import warm_up
 from itabot.line.client import LineGateway, make_line_gateway
 from itabot.router import Services
 from itabot.storage import db
@@ -34,25 +36,16 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("itabot").setLevel(getattr(logging, level, logging.INFO))
 
 
-def _warm_up() -> None:
-    """Load PyThaiNLP's dictionary now rather than on the first user's question (≈0.7 s)."""
-    try:
-        from itabot.conversation.understanding import warm_up
-    except ImportError:  # pragma: no cover - the conversation module always has it today
-        return
-    warm_up()
-
-
 def _sweep_on_start(database_url: str) -> None:
     """Events a previous process left half-handled are marked failed now (best effort: on a
-    database not yet migrated this just logs). The connection is closed afterwards, so a
-    `gunicorn --preload` master never hands an open database connection to forked workers."""
+    database not yet migrated this just logs). The engine is closed and dropped afterwards, so a
+    `gunicorn --preload` master forks its workers with no engine at all: each creates its own."""
     try:
         sweep_stale_events(database_url)
     except Exception as exc:
         log.warning("start-up sweep of webhook events skipped: %s", type(exc).__name__)
     finally:
-        db.engine_for(database_url).dispose()
+        db.close_engine(database_url)
 
 
 def create_app(settings: Settings | None = None, *, line: LineGateway | None = None) -> Flask:
@@ -69,7 +62,7 @@ def create_app(settings: Settings | None = None, *, line: LineGateway | None = N
     app.register_blueprint(bp)
     if not settings.line_channel_secret:
         app.extensions[EXTENSION].warn_no_secret_once()  # at start-up, where the operator looks
-    _warm_up()
+    warm_up()  # the tokeniser's word list: in a `--preload` master, once for every worker
     _sweep_on_start(settings.database_url)
     log.info("webhook ready in process %d", os.getpid())
     return app

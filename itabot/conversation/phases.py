@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
-from pythainlp.tokenize import word_tokenize
-
 from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.names import agency_key, resolve_province
 from itabot.calendars.thai_dates import (
@@ -18,6 +16,7 @@ from itabot.calendars.thai_dates import (
     fiscal_year_of,
 )
 from itabot.conversation.answer import Context
+from itabot.conversation.dictionary import tokenize
 from itabot.conversation.understanding import (
     TITLE_STOP_WORDS,
     TOOL_INDICATORS,
@@ -97,7 +96,7 @@ def title_search(parsed: Parsed, phases: list[Phase]) -> list[Phase]:
     """Phases whose title shares a meaningful word with the question ("ประชาสัมพันธ์ …")."""
     words = {
         w
-        for w in word_tokenize(parsed.text, engine="newmm", keep_whitespace=False)
+        for w in tokenize(parsed.text)
         if len(w) >= 4 and w not in TITLE_STOP_WORDS
     }
     if not words:

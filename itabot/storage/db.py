@@ -64,6 +64,15 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
+def close_engine(url: str) -> None:
+    """Close this process's engine for `url` and drop it: the next `engine_for` makes a new one
+    (a preloading master closes its own before forking, so each worker creates its engine)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
 def forget_engines() -> None:
     """Drop the engines of this process (they are not disposed): the next call makes new
     ones, as a new process would."""
