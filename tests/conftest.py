@@ -19,6 +19,8 @@ from itabot.router import Services
 from itabot.storage import db
 
 SCHEDULES = PROJECT_ROOT / "schedules"
+SOURCES = SCHEDULES / "sources"  # the five documents the calendars are transcribed from
+LINE_OPENAPI = Path(__file__).parent / "spec" / "line-openapi"  # LINE's own spec (Apache-2.0)
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP_REASON = "TEST_DATABASE_URL is not set: PostgreSQL tests skipped (.ci/run sets it)"
 

@@ -165,7 +165,6 @@ def _env(tmp_path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_the_clock_process_stops_cleanly_on_a_signal(tmp_path, signum):
     proc = subprocess.Popen(
@@ -201,7 +200,6 @@ print("APSCHEDULER", any("APScheduler" in n for n in names) or any(
 """
 
 
-@pytest.mark.slow
 def test_importing_bot_or_creating_the_app_starts_no_scheduler(tmp_path):
     pytest.importorskip("itabot.app")
     env = _env(tmp_path)
