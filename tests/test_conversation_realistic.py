@@ -947,7 +947,3 @@ def test_realistic_question(calendars, kase: Case):
         assert s not in text, f"should not say {s!r}" + where
     if kase.max_len:
         assert len(text) <= kase.max_len, f"hint too long ({len(text)})" + where
-
-
-def test_enough_cases():
-    assert len(CASES) >= 80
