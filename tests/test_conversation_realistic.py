@@ -1,7 +1,7 @@
 """Realistic staff questions at fixed times, with the facts the answer must carry.
 
 Every expected date, time, countdown and unit below was read off the seed documents
-(../shared/seeds/*.txt), NOT off the engine's output:
+(schedules/sources/*.txt), NOT off the engine's output:
 
 seed 001 — Surin FY2569, NACC column ("ช่วงระยะเวลา (สำนักงาน ป.ป.ช.)") → ITAS closings:
   row ๒  registration              ITAS closes Tue 31 Mar 2569 17.00   (Surin column: 2–20 Mar 2569)
@@ -947,7 +947,3 @@ def test_realistic_question(calendars, kase: Case):
         assert s not in text, f"should not say {s!r}" + where
     if kase.max_len:
         assert len(text) <= kase.max_len, f"hint too long ({len(text)})" + where
-
-
-def test_enough_cases():
-    assert len(CASES) >= 80

@@ -155,7 +155,6 @@ sys.exit(itabot.cli.main(sys.argv[3:]))
 """
 
 
-@pytest.mark.slow
 def test_two_dispatcher_processes_at_once_deliver_each_reminder_once(
     line_settings, fake_line, tmp_path
 ):
@@ -254,7 +253,6 @@ def forty_groups_with_helpers(line_settings, fake_line, monkeypatch) -> tuple[st
     return url, [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
 
 
-@pytest.mark.slow
 def test_helper_processes_share_a_large_dispatch_and_each_chat_gets_one_push(
     line_settings, calendars, fake_line, monkeypatch
 ):
@@ -270,7 +268,6 @@ def test_helper_processes_share_a_large_dispatch_and_each_chat_gets_one_push(
     assert {r.status for r in ledger(url)} == {"sent"}
 
 
-@pytest.mark.slow
 def test_helper_processes_never_spend_more_than_the_months_quota(
     line_settings, calendars, fake_line, monkeypatch
 ):
@@ -315,7 +312,6 @@ class SlowClaim:
         monkeypatch.setattr(claim, "_claim_batch", held)
 
 
-@pytest.mark.slow
 def test_helpers_send_each_claim_batch_while_the_dispatcher_is_still_claiming(
     line_settings, calendars, fake_line, monkeypatch
 ):
@@ -339,7 +335,6 @@ def test_helpers_send_each_claim_batch_while_the_dispatcher_is_still_claiming(
     assert {r.status for r in ledger(url)} == {"sent"}
 
 
-@pytest.mark.slow
 def test_a_dispatcher_dying_while_claiming_stops_its_helpers_and_loses_nothing(
     line_settings, calendars, fake_line, monkeypatch
 ):
@@ -360,7 +355,6 @@ def test_a_dispatcher_dying_while_claiming_stops_its_helpers_and_loses_nothing(
     assert reminder_pushes(fake_line) == Counter(chats)
 
 
-@pytest.mark.slow
 def test_the_minute_after_a_large_dispatch_starts_no_helpers_and_asks_line_nothing(
     line_settings, calendars, fake_line, monkeypatch
 ):
@@ -396,7 +390,6 @@ def test_the_minute_after_a_large_dispatch_starts_no_helpers_and_asks_line_nothi
     assert len(fake_line.calls()) == calls  # and no call to LINE at all
 
 
-@pytest.mark.slow
 def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
     line_settings, fake_line
 ):

@@ -24,7 +24,7 @@ from tests.fakeline import callback_body, sign, source, text_event
 from tests.processes import free_port, stop_process_group
 
 pytest_plugins = ["tests.fakeline"]
-pytestmark = pytest.mark.slow
+
 
 SECRET = "gunicorn-test-secret"
 TOKEN = "gunicorn-test-token"

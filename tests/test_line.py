@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
+from functools import partial
 
 import pytest
 from linebot.v3.messaging import TextMessage
 
+from itabot.app import create_app
 from itabot.config import Settings
 from itabot.line.answer_messages import text_messages
 from itabot.line.client import (
@@ -20,6 +22,8 @@ from itabot.line.client import (
     messages_from_json,
     messages_to_json,
 )
+from itabot.webhook.routes import EXTENSION
+from tests.fakeline import callback_body, post_signed, sign, text_event
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -261,24 +265,56 @@ def test_messages_round_trip_through_json_unchanged():
     assert messages_from_json(messages_to_json(flex_like)) == flex_like
 
 
-def test_no_secret_reaches_the_logs(fake_line, sleeps, caplog):
+def test_no_secret_reaches_the_logs_or_the_output(
+    fake_line, sleeps, caplog, capfd, monkeypatch, request, sqlite_url
+):
+    """The secrets go in the way production gives them (the environment, read by
+    `Settings.from_env`) to the code that uses them: the webhook checks signatures with the
+    channel secret, the client sends the token on every call. Every path that logs is taken —
+    forged and broken requests, a handler that fails, LINE failing replies and pushes, a push
+    timing out, quota and member counts — and neither secret (nor a valid signature) is in any
+    log record, message, argument or traceback, nor on stdout/stderr (where the SDK's debug
+    output would go)."""
     secret = "channel-secret-SECRET-abcdef"
-    settings = Settings(
-        line_channel_access_token=TOKEN,
-        line_channel_secret=secret,
-        line_api_base_url=fake_line.base_url,
-    )
-    gw = make_line_gateway(settings, sleep=sleeps, timeout=0.3)
+    for name, value in {
+        "LINE_CHANNEL_SECRET": secret,
+        "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+        "LINE_API_BASE_URL": fake_line.base_url,
+        "DATABASE_URL": sqlite_url,
+        "ITABOT_SCHEDULER": "off",
+        "LOG_LEVEL": "DEBUG",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env()
+    assert (settings.line_channel_secret, settings.line_channel_access_token) == (secret, TOKEN)
+    itabot_log = logging.getLogger("itabot")
+    request.addfinalizer(partial(itabot_log.setLevel, itabot_log.level))  # create_app sets it
     with caplog.at_level(logging.DEBUG):
-        fake_line.fail_next(2, 500)
-        gw.reply("tok", hello())
+        app = create_app(settings)
+        client = app.test_client()
+        body = callback_body(text_event("OIT ปิดวันไหน"))
+        assert post_signed(client, body, "not-the-secret").status_code == 400
+        assert post_signed(client, b"{broken", secret).status_code == 400
+        fake_line.fail_next(5, 500)
+        assert post_signed(client, body, secret).status_code == 200
+        fake_line.fail_next(5, 401)
+        assert post_signed(client, callback_body(text_event("ช่วยเหลือ")), secret).status_code == 200
+        monkeypatch.setattr("itabot.router.handle_message", lambda *a, **k: 1 / 0)
+        assert post_signed(client, callback_body(text_event("x")), secret).status_code == 200
+        assert app.extensions[EXTENSION].wait_idle(10)
+        gw = make_line_gateway(settings, sleep=sleeps, timeout=0.3)
         fake_line.fail_next(10, 401)
         gw.push("C1", hello(), retry_key=key())
+        fake_line.fail_next(2, 500)
         gw.quota_remaining()
         gw.member_count("C1", "group")
         fake_line.hold()
         gw.push("C1", hello(), retry_key=key())
         fake_line.release()
-    assert caplog.records  # something was logged …
-    assert TOKEN not in caplog.text  # … and never the token
-    assert secret not in caplog.text
+    assert len(fake_line.calls(REPLY)) >= 2  # the webhook did reach LINE with the token
+    assert any(r.levelno >= logging.WARNING for r in caplog.records)  # the failures were logged
+    written = capfd.readouterr()
+    for leak in (secret, TOKEN, sign(body, secret)):
+        assert leak not in caplog.text
+        assert not [r for r in caplog.records if leak in r.getMessage()]
+        assert leak not in written.out and leak not in written.err

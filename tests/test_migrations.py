@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -18,6 +19,14 @@ from itabot.storage import db
 from itabot.storage.models import Base
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """Here, unlike the rest of the suite (a copy of the session's migrated template), each
+    test runs Alembic itself on an empty database: these tests are about the migrations."""
+    db.upgrade(empty_database_url)
+    return empty_database_url
 
 
 def tables(url: str) -> set[str]:

@@ -24,7 +24,6 @@ from itabot.reminders.messages import (
     plain_text,
     reminder_messages,
 )
-from tests.conftest import bkk
 from tests.test_reminder_support import OIT_CLOSING, make_phase
 
 OIT = make_phase("oit-answer", closes_at=OIT_CLOSING, title="ตอบและอนุมัติข้อมูลตามแบบวัด OIT")
@@ -146,4 +145,3 @@ def test_a_phase_without_a_closing_cannot_be_reminded_of():
     open_ended = make_phase("follow-up", ends_on=None)
     with pytest.raises(ValueError):
         reminder_messages([Item(open_ended, 0)])
-    assert bkk(2026, 1, 1)  # the fixture helper stays importable for the other modules

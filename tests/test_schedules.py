@@ -62,6 +62,25 @@ def test_list_json_has_the_documented_fields(capsys):
         assert row["source"]["file"] and row["source"]["row"]
 
 
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_phase_cites_a_document_in_the_repo_that_holds_its_period_as_written():
+    """A citation is only worth something if it can be checked: the cited file is in
+    schedules/sources/ and each period and closing sentence, as transcribed, is in it (the
+    PDFs' text breaks lines anywhere, so whitespace is not compared)."""
+    documents: dict[str, str] = {}
+    for cal in Calendars.load(SCHEDULES):
+        for ph in cal.phases:
+            cited = SCHEDULES / ph.source["file"]
+            assert cited.parent == SCHEDULES / "sources" and cited.is_file(), (cal.id, ph.id)
+            text = documents.setdefault(cited.name, _words(cited.read_text(encoding="utf-8")))
+            for written in (ph.period, ph.closes):
+                if written and written != "-":
+                    assert _words(written) in text, (cal.id, ph.id, written)
+
+
 def test_national_itas_closing_times(capsys):
     rows = listed(capsys)
     expected = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -29,8 +28,7 @@ from itabot.calendars.thai_dates import (
     thai_weekday_name,
     to_arabic_digits,
 )
-
-SEEDS = Path("/work/shared/seeds")
+from tests.conftest import SOURCES
 
 
 def be(year_be: int, month: int, day: int) -> date:
@@ -237,9 +235,9 @@ def test_seed_expressions_we_refuse_say_why(text: str, message: str) -> None:
 
 
 def _seed_texts() -> dict[str, str]:
-    if not SEEDS.is_dir():
-        pytest.skip(f"seed documents not found at {SEEDS}")
-    return {path.name[:3]: path.read_text(encoding="utf-8") for path in SEEDS.glob("*.txt")}
+    texts = {path.name[:3]: path.read_text(encoding="utf-8") for path in SOURCES.glob("*.txt")}
+    assert len(texts) == 5, f"the five source documents belong in {SOURCES}"
+    return texts
 
 
 def test_seed_table_is_copied_verbatim_from_the_documents() -> None:
