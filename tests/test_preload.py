@@ -13,7 +13,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
 from itabot.config import PROJECT_ROOT
@@ -71,7 +70,6 @@ def test_the_preloaded_app_leaves_no_thread_socket_or_engine(database_url, fake_
     assert held == {"threads": ["MainThread"], "sockets": [], "engines": 0}
 
 
-@pytest.mark.slow
 def test_the_procfile_web_line_answers_from_forked_workers(database_url, fake_line, tmp_path):
     port = free_port()
     env = {
