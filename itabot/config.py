@@ -39,19 +39,6 @@ def parse_remind_time(raw: str) -> time:
         raise ValueError("เวลาต้องอยู่ในรูป ชม:นาที เช่น 08:30") from exc
 
 
-def parse_processes(raw: str) -> int:
-    """`ITABOT_REMINDER_PROCESSES`: a number from 1 to 8, or `auto` (one per CPU, at most 4)."""
-    if raw.strip().lower() == "auto":
-        return max(1, min(os.cpu_count() or 1, 4))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"ITABOT_REMINDER_PROCESSES must be 1-8 or auto: {raw!r}") from None
-    if not 1 <= value <= 8:
-        raise ValueError(f"ITABOT_REMINDER_PROCESSES must be 1-8 or auto: {raw!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_SQLITE_URL
@@ -64,8 +51,6 @@ class Settings:
     remind_days: tuple[int, ...] = DEFAULT_REMIND_DAYS
     remind_time: time = DEFAULT_REMIND_TIME
     log_level: str = "INFO"
-    # Processes sending one large dispatch (itabot.reminders.helpers); 1 = the dispatcher alone.
-    reminder_processes: int = 1
 
     @property
     def line_configured(self) -> bool:
@@ -87,5 +72,4 @@ class Settings:
             remind_days=parse_remind_days(env.get("ITABOT_REMIND_DAYS") or "7,3,1,0"),
             remind_time=parse_remind_time(env.get("ITABOT_REMIND_TIME") or "08:30"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
-            reminder_processes=parse_processes(env.get("ITABOT_REMINDER_PROCESSES") or "auto"),
         )

@@ -3,6 +3,7 @@ and an in-memory LINE: the ledger is the truth, whatever crashes, restarts or ru
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import Counter
@@ -17,6 +18,7 @@ from itabot.reminders import ledger as reminder_claim
 from itabot.reminders import sender
 from itabot.reminders.dispatch import dispatch, send_pending
 from itabot.reminders.ledger import claim_due, plan_from_db
+from itabot.reminders.sender import MEMBER_COUNT_MAX_AGE, MemberCounts, RateLimiter
 from itabot.storage import db
 from itabot.storage.models import QuotaNotice, Reminder
 from tests.conftest import bkk
@@ -417,25 +419,151 @@ def test_a_lease_takes_no_more_pushes_than_asked_so_other_senders_get_the_rest(s
     assert Counter(p.claimed_by for p in pushes(url)) == Counter({"a": 4, "b": 4, None: 4})
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("3", 3), (" 8", 8)])
-def test_reminder_processes_come_from_the_environment(raw, expected):
-    from itabot.config import Settings
-
-    assert Settings.from_env({"ITABOT_REMINDER_PROCESSES": raw}).reminder_processes == expected
+# --- member counts: what a push costs when the quota is limited ------------------------------
 
 
-def test_reminder_processes_auto_is_one_per_cpu_at_most_four(monkeypatch):
-    from itabot.config import Settings
+class CountingGateway(FakeGateway):
+    """Records each member count asked of LINE."""
 
-    monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert Settings.from_env({}).reminder_processes == 4
-    monkeypatch.setattr("os.cpu_count", lambda: 1)
-    assert Settings.from_env({"ITABOT_REMINDER_PROCESSES": "auto"}).reminder_processes == 1
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.asked: list[str] = []
+
+    def member_count(self, chat_id, chat_type):
+        with self.lock:
+            self.asked.append(chat_id)
+        return super().member_count(chat_id, chat_type)
 
 
-@pytest.mark.parametrize("raw", ["0", "9", "two", "-1"])
-def test_a_wrong_reminder_processes_value_is_refused_with_its_name(raw):
-    from itabot.config import Settings
+def test_each_groups_member_count_is_asked_once_and_kept_for_hours(settings, calendars, url):
+    groups = [bind_chat(url, f"Cgroup{i:03d}") for i in range(3)]
+    bind_chat(url, "Uuser0001", chat_type="user")
+    line = CountingGateway(quota=10_000, members=dict.fromkeys(groups, 8))
+    hours = [0.0]
+    counts = MemberCounts(clock=lambda: hours[0] * 3600)
 
-    with pytest.raises(ValueError, match="ITABOT_REMINDER_PROCESSES"):
-        Settings.from_env({"ITABOT_REMINDER_PROCESSES": raw})
+    assert run(settings, calendars, line, SEVEN_DAYS_BEFORE, counts=counts).sent == 4
+    assert sorted(line.asked) == groups  # once each, and never for a user chat
+
+    hours[0] = 5  # the 3-day reminders, the same clock process
+    assert run(settings, calendars, line, bkk(2026, 6, 27, 8, 30), counts=counts).sent == 4
+    assert sorted(line.asked) == groups  # still known: LINE is not asked again
+
+    hours[0] = 5 + MEMBER_COUNT_MAX_AGE / 3600  # too old now
+    assert run(settings, calendars, line, bkk(2026, 6, 29, 8, 30), counts=counts).sent == 4
+    assert sorted(line.asked) == sorted(groups * 2)
+
+
+def test_two_pushes_to_one_group_in_a_dispatch_ask_its_member_count_once(settings, url, group):
+    sessions = db.session_factory(url)
+    report = rd.DispatchReport(SEVEN_DAYS_BEFORE, "w")
+    for phase in ("iit", "oit-answer"):  # claimed apart: two pushes to the group
+        cal = make_calendars(make_phase(phase, closes_at=OIT_CLOSING))
+        due = plan_from_db(sessions, cal, settings, SEVEN_DAYS_BEFORE)
+        claim_due(sessions, due, SEVEN_DAYS_BEFORE, report)
+    line = CountingGateway(quota=10_000, members={GROUP: 8})
+    send_pending(sessions, line, settings, SEVEN_DAYS_BEFORE, "w", report)
+    assert (report.sent, line.asked) == (2, [GROUP])
+
+
+def test_member_counts_and_pushes_of_many_groups_are_under_way_at_once(settings, calendars, url):
+    """Each call waits until all ten are under way: asked one by one they could not finish."""
+    groups = [bind_chat(url, f"Cgroup{i:03d}") for i in range(10)]
+    all_counting, all_pushing = threading.Barrier(10, timeout=30), threading.Barrier(10, timeout=30)
+
+    class TogetherGateway(FakeGateway):
+        def member_count(self, chat_id, chat_type):
+            all_counting.wait()
+            return 8
+
+        def push(self, to, messages, *, retry_key):
+            if to != ADMIN:
+                all_pushing.wait()
+            return super().push(to, messages, retry_key=retry_key)
+
+    report = run(settings, calendars, TogetherGateway(quota=10_000), SEVEN_DAYS_BEFORE)
+    assert report.sent == 10
+    assert not all_counting.broken and not all_pushing.broken
+    assert {p.status for p in pushes(url)} == {"sent"}
+    assert sorted(p.chat_id for p in pushes(url)) == groups
+
+
+# --- the rate limiter, on a simulated clock ---------------------------------------------------
+
+
+class SimulatedTime:
+    """A clock that moves only when the limiter sleeps (or the test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)  # let the other callers run, as a real sleep would
+
+
+def most_within_one_second(times: list[float]) -> int:
+    """The most departures in any window [t, t + 1) (times in order)."""
+    best, first = 0, 0
+    for last, t in enumerate(times):
+        while t - times[first] >= 1.0:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def test_the_rate_limiter_lets_no_more_than_burst_plus_rate_go_in_any_second():
+    time = SimulatedTime()
+    limiter = RateLimiter(100, 10, clock=time.clock, sleep=time.sleep)
+    gone: list[float] = []
+
+    async def caller() -> None:
+        await limiter.acquire()
+        gone.append(time.now)
+
+    async def many_callers() -> None:
+        await asyncio.gather(*(caller() for _ in range(350)))
+
+    asyncio.run(many_callers())
+    assert gone[:10] == [0.0] * 10  # the burst never waits
+    assert gone == sorted(gone)  # first come, first gone
+    assert most_within_one_second(gone) <= 110  # burst + rate, never more
+    assert gone[-1] == pytest.approx(3.4)  # the other 340 at 100 a second
+
+
+def test_at_lines_rate_the_limiter_lets_callers_go_a_few_per_timer_tick():
+    """An event loop's timers fire to the millisecond: a sleep per token would halve 1,950/s."""
+    time = SimulatedTime()
+    limiter = RateLimiter(1950, 25, clock=time.clock, sleep=time.sleep)
+    gone: list[float] = []
+
+    async def caller() -> None:
+        await limiter.acquire()
+        gone.append(time.now)
+
+    async def many_callers() -> None:
+        await asyncio.gather(*(caller() for _ in range(5000)))
+
+    asyncio.run(many_callers())
+    assert min(time.sleeps) >= 0.005 and len(time.sleeps) < 5000 / 9
+    assert most_within_one_second(gone) <= 1975
+    assert gone[-1] == pytest.approx((5000 - 25) / 1950, abs=0.01)
+
+
+def test_the_rate_limiter_waits_only_for_the_missing_part_of_a_token():
+    time = SimulatedTime()
+    limiter = RateLimiter(100, 1, clock=time.clock, sleep=time.sleep)
+    asyncio.run(limiter.acquire())
+    assert time.sleeps == []  # the bucket starts full
+    time.now += 0.004  # 0.4 of a token back
+    asyncio.run(limiter.acquire())
+    assert time.sleeps == [pytest.approx(0.006)]
+    time.now += 60  # idle a minute: the bucket holds `burst`, not 6,000
+    asyncio.run(limiter.acquire())
+    asyncio.run(limiter.acquire())
+    assert time.sleeps == [pytest.approx(0.006), pytest.approx(0.01)]

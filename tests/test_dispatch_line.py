@@ -4,6 +4,7 @@ receives is what users receive."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -11,11 +12,14 @@ import sys
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 
 from itabot.cli import main as cli_main
 from itabot.config import PROJECT_ROOT, Settings
 from itabot.line.client import make_line_gateway
 from itabot.reminders.dispatch import dispatch
+from itabot.storage import db
+from itabot.storage.models import PushPayload
 from tests.conftest import SCHEDULES, bkk
 from tests.test_reminder_support import CrashAfterDelivery, bind_chat, ledger, pushes
 
@@ -216,202 +220,36 @@ def test_cli_send_dispatches_once_and_says_what_it_did(
     assert len(fake_line.pushes) == 1
 
 
-class GatedGateway:
-    """The real LINE client, but this process's pushes wait until `open_when` holds at the fake
-    LINE: the helper processes are then seen sending (or not) before this one sends anything."""
-
-    def __init__(self, settings: Settings, fake_line, open_when) -> None:
-        import threading
-
-        self._inner = make_line_gateway(settings)
-        self._gate = threading.Event()
-        self.opened_by_helpers = False
-
-        def watch() -> None:
-            self.opened_by_helpers = fake_line.wait_for(open_when, timeout=60)
-            self._gate.set()
-
-        threading.Thread(target=watch, daemon=True).start()
-
-    def push(self, to, messages, *, retry_key):
-        self._gate.wait(60)
-        return self._inner.push(to, messages, retry_key=retry_key)
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
-def reminder_pushes(fake_line) -> Counter:
-    return Counter(r.json["to"] for r in fake_line.pushes if r.json["to"] != ADMIN)
-
-
-def forty_groups_with_helpers(line_settings, fake_line, monkeypatch) -> tuple[str, list[str]]:
-    """40 bound groups, no quota limit, and helpers used for any plan (not only ≥ 1,000)."""
-    monkeypatch.setattr("itabot.reminders.dispatch.HELPER_MIN_PUSHES", 1)
+def test_a_limited_quota_asks_each_groups_member_count_once_and_posts_the_stored_payload(
+    line_settings, gateway, calendars, fake_line
+):
     url = line_settings.database_url
-    fake_line.quota = {"type": "none"}
-    return url, [bind_chat(url, f"Cgroup{i:03d}") for i in range(40)]
+    groups = [bind_chat(url, f"Cgroup{i:03d}") for i in range(20)]
+    bind_chat(url, "Uuser0001", chat_type="user")
+    fake_line.quota = {"type": "limited", "value": 10_000}
+    fake_line.member_counts = dict.fromkeys(groups, 8)
+    report = send(line_settings, gateway, calendars)
+    assert report.sent == 21
+    asked = Counter(c.path for c in fake_line.calls() if c.path.endswith("/members/count"))
+    assert asked == Counter(f"/v2/bot/group/{g}/members/count" for g in groups)
+    with db.session_scope(url) as session:
+        [stored] = session.scalars(select(PushPayload.body)).all()
+    assert all(p.messages == json.loads(stored) for p in fake_line.pushes)  # as stored
 
 
-def test_helper_processes_share_a_large_dispatch_and_each_chat_gets_one_push(
-    line_settings, calendars, fake_line, monkeypatch
+def test_a_push_line_does_not_answer_in_time_is_resent_with_its_key_and_delivered_once(
+    line_settings, calendars, fake_line, sleeps
 ):
-    url, chats = forty_groups_with_helpers(line_settings, fake_line, monkeypatch)
-    # This process leases at most 4 pushes (one sending thread); helpers must send the rest.
-    main = GatedGateway(line_settings, fake_line, lambda f: len(f.pushes) >= 36)
-
-    report = dispatch(url, main, calendars, line_settings, AT, "main", max_workers=1, processes=3)
-
-    assert main.opened_by_helpers  # 36 pushes reached LINE while this process was held
-    assert reminder_pushes(fake_line) == Counter(chats)  # each chat exactly one push
-    assert report.sent == 40  # the helpers' counts are in the dispatcher's report
-    assert {r.status for r in ledger(url)} == {"sent"}
-
-
-def test_helper_processes_never_spend_more_than_the_months_quota(
-    line_settings, calendars, fake_line, monkeypatch
-):
-    monkeypatch.setattr("itabot.reminders.dispatch.HELPER_MIN_PUSHES", 1)
     url = line_settings.database_url
-    for i in range(40):
-        fake_line.member_counts[bind_chat(url, f"Cgroup{i:03d}")] = 1
-    fake_line.quota = {"type": "limited", "value": 300}
-    fake_line.consumption = 279  # 21 left: 20 pushes, and one kept to tell the admin
-    main = GatedGateway(line_settings, fake_line, lambda f: len(f.pushes) >= 19)
-
-    report = dispatch(url, main, calendars, line_settings, AT, "main", max_workers=1, processes=3)
-
-    assert sum(reminder_pushes(fake_line).values()) == 20  # not 20 per process
-    assert (report.sent, report.over_quota, report.quota_notice) == (20, 20, True)
-    [notice] = [r for r in fake_line.pushes if r.json["to"] == ADMIN]
-    assert "โควตาข้อความ LINE" in notice.messages[0]["text"]
-
-
-class SlowClaim:
-    """The dispatcher's claim, held after its first batch of 10 chats has committed until the
-    helpers have pushed those 10 (or 60 s): the later batches come after pushes went out."""
-
-    def __init__(self, fake_line, monkeypatch, *, crash_after_first: bool = False) -> None:
-        import itabot.reminders.ledger as claim
-
-        real = claim._claim_batch
-        self.batches = 0
-        self.first_batch_sent_during_claim = False
-        monkeypatch.setattr(claim, "CHATS_PER_TRANSACTION", 10)
-
-        def held(*args, **kwargs):
-            real(*args, **kwargs)
-            self.batches += 1
-            if self.batches == 1:
-                self.first_batch_sent_during_claim = fake_line.wait_for(
-                    lambda f: len(f.pushes) >= 10, timeout=60
-                )
-                if crash_after_first:
-                    raise RuntimeError("the dispatcher died while claiming")
-
-        monkeypatch.setattr(claim, "_claim_batch", held)
-
-
-def test_helpers_send_each_claim_batch_while_the_dispatcher_is_still_claiming(
-    line_settings, calendars, fake_line, monkeypatch
-):
-    url, chats = forty_groups_with_helpers(line_settings, fake_line, monkeypatch)
-    claim = SlowClaim(fake_line, monkeypatch)
-
-    report = dispatch(
-        url,
-        make_line_gateway(line_settings),
-        calendars,
-        line_settings,
-        AT,
-        "main",
-        processes=2,
-    )
-
-    assert claim.first_batch_sent_during_claim  # batch 1 reached LINE before batch 2 existed
-    assert claim.batches == 4
-    assert reminder_pushes(fake_line) == Counter(chats)  # later batches too, each chat once
-    assert report.sent == 40
-    assert {r.status for r in ledger(url)} == {"sent"}
-
-
-def test_a_dispatcher_dying_while_claiming_stops_its_helpers_and_loses_nothing(
-    line_settings, calendars, fake_line, monkeypatch
-):
-    url, chats = forty_groups_with_helpers(line_settings, fake_line, monkeypatch)
-    SlowClaim(fake_line, monkeypatch, crash_after_first=True)
-    gateway = make_line_gateway(line_settings)
-
-    with pytest.raises(RuntimeError, match="died while claiming"):
-        dispatch(url, gateway, calendars, line_settings, AT, "main", processes=2)
-
-    assert reminder_pushes(fake_line) == Counter(chats[:10])  # what was claimed went out
-    assert {p.status for p in pushes(url)} == {"sent"}
-    assert all(p.claimed_until is None for p in pushes(url))  # no lease left behind
-
-    monkeypatch.undo()  # the next run (the clock, a minute later) claims the rest
-    later = dispatch(url, gateway, calendars, line_settings, AT.replace(minute=31), "next")
-    assert later.sent == 30
-    assert reminder_pushes(fake_line) == Counter(chats)
-
-
-def test_the_minute_after_a_large_dispatch_starts_no_helpers_and_asks_line_nothing(
-    line_settings, calendars, fake_line, monkeypatch
-):
-    """After 08:30 the plan still lists the morning's reminders every minute (late is better
-    than never); all are in the ledger, so the clock must not start helper processes — nor
-    ask LINE for the quota — each minute for the rest of the day."""
-    import itabot.reminders.dispatch as rd
-
-    monkeypatch.setattr(rd, "HELPER_MIN_PUSHES", 1)
-    url = line_settings.database_url
-    fake_line.quota = {"type": "none"}
-    for i in range(5):
-        bind_chat(url, f"Cgroup{i:03d}")
-    started = []
-
-    class CountedHelpers(rd.SendingHelpers):
-        def __init__(self, *args, **kwargs) -> None:
-            started.append(args)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(rd, "SendingHelpers", CountedHelpers)
-    gateway = make_line_gateway(line_settings)
-
-    first = dispatch(url, gateway, calendars, line_settings, AT, "clock", processes=2)
-    calls = len(fake_line.calls())
-    later = dispatch(
-        url, gateway, calendars, line_settings, AT.replace(minute=31), "clock", processes=2
-    )
-
-    assert (first.sent, len(started)) == (5, 1)
-    assert (later.due, later.sent) == (first.due, 0)
-    assert len(started) == 1  # no helpers for a plan the ledger already holds
-    assert len(fake_line.calls()) == calls  # and no call to LINE at all
-
-
-def test_cli_send_of_a_large_plan_runs_helpers_once_and_each_chat_gets_one_push(
-    line_settings, fake_line
-):
-    """`python -m itabot reminders send` with helper processes, forked (the CLI runs no other
-    thread): each helper opens its own database connections and LINE client, none runs the CLI
-    again, and nothing is sent twice."""
-    from itabot.reminders.helpers import HELPER_MIN_PUSHES
-
-    url = line_settings.database_url
-    fake_line.quota = {"type": "none"}
-    chats = [bind_chat(url, f"Cgroup{i:04d}") for i in range(HELPER_MIN_PUSHES // 2)]
-    env = env_for(line_settings) | {"ITABOT_REMINDER_PROCESSES": "2", "LOG_LEVEL": "INFO"}
-    done = subprocess.run(
-        [sys.executable, "-m", "itabot", "reminders", "send", "--at", "2026-06-23T08:30"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "starting 1 reminder sending helper(s) (fork)" in done.stderr
-    assert f"due={HELPER_MIN_PUSHES}" in done.stdout and f"sent={len(chats)}" in done.stdout
-    assert reminder_pushes(fake_line) == Counter(chats)
-    assert {r.status for r in ledger(url)} == {"sent"}
+    bind_chat(url, GROUP)
+    slow = make_line_gateway(line_settings, sleep=sleeps.append, timeout=0.3)
+    fake_line.hold(PUSH)
+    first = send(line_settings, slow, calendars)
+    assert (first.retry_later, pushes(url)[0].status) == (1, "pending")
+    fake_line.release()
+    [push] = pushes(url)
+    assert fake_line.wait_for(lambda f: len(f.calls(PUSH)) == push.attempts * 4)
+    later = send(line_settings, slow, calendars, bkk(2026, 6, 23, 8, 31))
+    assert (later.duplicates, later.sent) == (1, 0)
+    assert {c.retry_key for c in fake_line.calls(PUSH)} == {push.retry_key}
+    assert len(fake_line.pushes) == 1  # one delivery

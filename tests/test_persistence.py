@@ -10,7 +10,7 @@ import sys
 import threading
 
 import pytest
-from sqlalchemy import event, func, insert, inspect, select, text
+from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from itabot.config import PROJECT_ROOT
@@ -230,36 +230,3 @@ def test_sql_looking_names_leave_every_table_intact(services, name):
     names = set(inspect(db.engine_for(url)).get_table_names())
     assert {t.name for t in Base.metadata.sorted_tables} <= names
     assert count(url, Agency) == 1 and count(url, Chat) == 1
-
-
-def test_a_forked_child_opens_its_own_connections_and_leaves_its_parents_alone(database_url):
-    """A reminder sending helper is forked from the dispatcher: it must not share (or close)
-    the dispatcher's pooled connection — on PostgreSQL closing it would end the parent's
-    session — and must still reach the database."""
-    engine = db.engine_for(database_url)
-    with engine.connect() as conn:  # the parent now has a pooled connection
-        conn.execute(text("SELECT 1"))
-    pid = os.fork()
-    if pid == 0:  # the child: report through the exit code only
-        code = 3
-        try:
-            child = db.engine_for(database_url)
-            with child.connect() as conn:
-                ok = child is not engine and conn.execute(text("SELECT 1")).scalar() == 1
-            child.dispose()
-            code = 0 if ok else 1
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    with engine.connect() as conn:  # the parent's pooled connection still works
-        assert conn.execute(text("SELECT 1")).scalar() == 1
-
-
-def test_helpers_are_forked_only_from_a_process_without_other_threads(monkeypatch):
-    from itabot.reminders.helpers import start_method
-
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
-    assert start_method() == "fork"  # `python -m itabot reminders send`
-    monkeypatch.setattr(threading, "active_count", lambda: 3)
-    assert start_method() == "spawn"  # the clock: dispatches run on a scheduler thread

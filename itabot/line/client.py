@@ -2,7 +2,9 @@
 
 Everything else codes against `LineGateway`, so tests swap the network for a fake LINE server
 (tests/fakeline.py) or Stoplight Prism by changing `LINE_API_BASE_URL`, and `make run` works
-before a channel exists (`LoggingGateway` logs the text instead of sending).
+before a channel exists (`LoggingGateway` logs the text instead of sending). The reminder
+sender also uses `SdkLineGateway.sending()`: the same calls on asyncio, for hundreds of pushes
+in flight from one thread (LINE answers a Thai server in 50–150 ms; docs/decisions.md).
 
 Why the retry loop lives here: line-bot-sdk v3 leaves `Configuration.retries` unset, so urllib3's
 default applies — it re-tries connection errors and idempotent reads, never a 5xx or a 429 and
@@ -14,17 +16,19 @@ request), a reply with the same single-use reply token (a repeat of an accepted 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any, Protocol
 
+import aiohttp
 import urllib3
 from linebot.v3.messaging import (
     ApiClient,
@@ -49,11 +53,12 @@ REPLY_ATTEMPTS = 2  # a reply token is valid about a minute: one quick retry is 
 REPLY_BACKOFF = 0.5
 REPLY_PATH = "/v2/bot/message/reply"
 PUSH_PATH = "/v2/bot/message/push"
+QUOTA_PATH = "/v2/bot/message/quota"
 _WIRE_CACHE_SIZE = 512
 _ERROR_TEXT_LIMIT = 300
-
-
-POOL_SIZE = 32
+# Connections the blocking client keeps: as many as the threads that may share it (a pool
+# smaller than that drops connections: "pool is full"). Opened only when needed.
+POOL_SIZE = 256
 
 
 class PushOutcome(str, Enum):  # noqa: UP042 - the interface the reminders code was written against
@@ -178,13 +183,11 @@ class SdkLineGateway:
         *,
         access_token: str,
         base_url: str,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         timeout: float = 10.0,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         configuration = Configuration(host=base_url, access_token=access_token)
-        # The SDK's pool holds 5 × CPUs connections; the reminder dispatcher sends from up to
-        # 16 threads, and a pool smaller than that drops connections ("pool is full").
         configuration.connection_pool_maxsize = POOL_SIZE
         configuration.retries = urllib3.Retry(
             total=None, connect=2, read=0, redirect=0, status=0, other=0
@@ -199,12 +202,20 @@ class SdkLineGateway:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        self._sleep = sleep
+        # The backoff's pause; tests pass a recorder (never a real sleep), which the asyncio
+        # push then calls instead of awaiting asyncio.sleep.
+        self._sleep = sleep or time.sleep
+        self._pause = asyncio.sleep if sleep is None else _awaitable(sleep)
         self._timeout = timeout
         self._max_attempts = max(1, max_attempts)
 
     def close(self) -> None:
         self._client.close()
+
+    def sending(self, connections: int) -> AsyncLine:
+        """An asyncio client for one reminder dispatch, opened and closed inside its event
+        loop (`async with`): aiohttp's connections belong to the loop that made them."""
+        return AsyncLine(self, connections)
 
     def _wire(self, messages: Sequence[Message]) -> list[dict]:
         """Messages as JSON-ready dicts, each serialised by the SDK's own `to_dict()` once.
@@ -277,24 +288,31 @@ class SdkLineGateway:
         except ValueError as exc:
             return PushResult(PushOutcome.REJECTED, None, 0, f"invalid messages: {exc}"[:300])
         failure = _Failure(None, "not attempted")
-        attempt = 0
         for attempt in range(1, self._max_attempts + 1):
             try:
                 self._post(PUSH_PATH, body, {"X-Line-Retry-Key": retry_key})
                 return PushResult(PushOutcome.SENT, 200, attempt)
             except Exception as exc:  # LINE said no, did not answer, or answered oddly
                 failure = _failure(exc)
-            if failure.status == 409:
-                return PushResult(PushOutcome.ALREADY_ACCEPTED, 409, attempt)
-            if not failure.retryable:
-                log.warning(
-                    "push to %s rejected: status=%s: %s", to, failure.status, failure.message
-                )
-                return PushResult(PushOutcome.REJECTED, failure.status, attempt, failure.message)
-            delay = self._backoff(attempt, failure)
-            if attempt == self._max_attempts or delay is None:
-                break
-            self._sleep(delay)
+            verdict = self._after_failure(to, retry_key, attempt, failure)
+            if isinstance(verdict, PushResult):
+                return verdict
+            self._sleep(verdict)
+        raise AssertionError("unreachable: the last attempt always gives a verdict")
+
+    def _after_failure(
+        self, to: str, retry_key: str, attempt: int, failure: _Failure
+    ) -> PushResult | float:
+        """What a failed push try means: the result to return, or seconds to wait before
+        trying again with the same key (the blocking and the asyncio push share this)."""
+        if failure.status == 409:
+            return PushResult(PushOutcome.ALREADY_ACCEPTED, 409, attempt)
+        if not failure.retryable:
+            log.warning("push to %s rejected: status=%s: %s", to, failure.status, failure.message)
+            return PushResult(PushOutcome.REJECTED, failure.status, attempt, failure.message)
+        delay = self._backoff(attempt, failure)
+        if attempt < self._max_attempts and delay is not None:
+            return delay
         log.warning(
             "push to %s not accepted yet (retry key %s): status=%s attempts=%d: %s",
             to,
@@ -341,14 +359,106 @@ class SdkLineGateway:
                     chat_id, _request_timeout=self._timeout
                 ).count
         except Exception as exc:  # LINE said no, did not answer, or answered oddly
-            failure = _failure(exc)
-            log.warning(
-                "member count of %s unknown: status=%s: %s",
-                chat_id,
-                failure.status,
-                failure.message,
-            )
+            _count_unknown(chat_id, _failure(exc))
         return 1
+
+
+def _count_unknown(chat_id: str, failure: _Failure) -> None:
+    log.warning(
+        "member count of %s unknown: status=%s: %s", chat_id, failure.status, failure.message
+    )
+
+
+class AsyncLine:
+    """The reminder sender's LINE: push, member count and quota on asyncio, for one dispatch.
+
+    aiohttp (which line-bot-sdk itself requires) with the SDK client's host, bearer token and
+    user agent, and the retry rules of the blocking client (`_after_failure`: the same key on
+    every try, 409 = sent, other 4xx = rejected). Not the SDK's own `AsyncApiClient`: its
+    session trusts the environment, so every request first reads ~/.netrc and the proxy
+    variables in a worker thread — two thread hops per push, which cost more CPU than the
+    push itself. A push posts the stored JSON as it is: the messages were built and checked
+    with the SDK's models when the push was claimed, and re-serialising a Flex carousel for
+    each of 10,000 chats is CPU a dispatch cannot spare.
+    """
+
+    def __init__(self, gateway: SdkLineGateway, connections: int) -> None:
+        self._gateway = gateway
+        self._connections = connections
+
+    async def __aenter__(self) -> AsyncLine:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._connections),
+            headers=self._gateway._headers,
+            timeout=aiohttp.ClientTimeout(total=self._gateway._timeout),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._session.close()
+
+    async def _call(
+        self, method: str, path: str, body: bytes | None = None, key: str | None = None
+    ) -> tuple[Any, _Failure | None]:
+        """One request: (JSON answer, None) on 2xx, else (None, what went wrong)."""
+        headers = {"X-Line-Retry-Key": key} if key else None
+        try:
+            async with self._session.request(
+                method, self._gateway._host + path, data=body, headers=headers
+            ) as response:
+                data = await response.read()
+                if response.status < 300:
+                    return (json.loads(data) if data else {}), None
+                failure = _Failure(
+                    response.status, _error_message(data), _retry_after(response.headers)
+                )
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            failure = _Failure(None, f"{type(exc).__name__}: {exc}"[:_ERROR_TEXT_LIMIT])
+        return None, failure
+
+    async def push(self, to: str, payload: str, retry_key: str) -> PushResult:
+        """`payload`: the messages' JSON, as stored (`messages_to_json`)."""
+        body = b'{"to":%s,"messages":%s}' % (json.dumps(to).encode(), payload.encode())
+        gw = self._gateway
+        for attempt in range(1, gw._max_attempts + 1):
+            _answer, failure = await self._call("POST", PUSH_PATH, body, retry_key)
+            if failure is None:
+                return PushResult(PushOutcome.SENT, 200, attempt)
+            verdict = gw._after_failure(to, retry_key, attempt, failure)
+            if isinstance(verdict, PushResult):
+                return verdict
+            await gw._pause(verdict)
+        raise AssertionError("unreachable: the last attempt always gives a verdict")
+
+    async def member_count(self, chat_id: str, chat_type: str) -> int | None:
+        """As `SdkLineGateway.member_count`, but None when LINE cannot say (not to be kept)."""
+        if chat_type not in ("group", "room"):
+            return 1
+        answer, failure = await self._call("GET", f"/v2/bot/{chat_type}/{chat_id}/members/count")
+        if failure is not None:
+            _count_unknown(chat_id, failure)
+            return None
+        return int(answer["count"])
+
+    async def quota_remaining(self) -> int | None:
+        """As `SdkLineGateway.quota_remaining`, both of LINE's figures asked at once."""
+        (quota, failure), (used, used_failure) = await asyncio.gather(
+            self._call("GET", QUOTA_PATH), self._call("GET", QUOTA_PATH + "/consumption")
+        )
+        if quota is not None and (quota.get("type") != "limited" or quota.get("value") is None):
+            return None
+        failure = failure or used_failure
+        if failure is not None:
+            log.warning("quota unknown: status=%s: %s", failure.status, failure.message)
+            return None
+        return max(0, int(quota["value"]) - int(used["totalUsage"]))
+
+
+def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:
+    async def pause(seconds: float) -> None:
+        sleep(seconds)
+
+    return pause
 
 
 # --- the stand-in when no channel is configured -------------------------------------------
@@ -379,7 +489,7 @@ class LoggingGateway:
 
 
 def make_line_gateway(
-    settings: Settings, *, sleep: Callable[[float], None] = time.sleep, timeout: float = 10.0
+    settings: Settings, *, sleep: Callable[[float], None] | None = None, timeout: float = 10.0
 ) -> LineGateway:
     """The SDK client when an access token is set, else the logging stand-in."""
     if not settings.line_channel_access_token:

@@ -32,6 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 from itabot.calendars.model import CalendarError, Calendars
 from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
+from itabot.reminders.sender import MemberCounts
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,10 @@ def _schedules_signature(directory: Path) -> tuple:
 class ReminderJob:
     """The scheduled callable: one dispatch at the current time.
 
-    Built once per process (one LINE connection pool, one worker id); the calendars are
-    re-read when a file in schedules/ changes — an admin loading next year's calendar must
-    not need a restart — and a calendar that fails validation keeps the last good set.
+    Built once per process (one LINE connection pool, one worker id, the groups' member
+    counts kept for hours); the calendars are re-read when a file in schedules/ changes — an
+    admin loading next year's calendar must not need a restart — and a calendar that fails
+    validation keeps the last good set.
     """
 
     def __init__(
@@ -70,7 +72,7 @@ class ReminderJob:
     ) -> None:
         self.settings = settings
         self._gateway = gateway
-        self._gateway_from_settings = gateway is None
+        self._counts = MemberCounts()
         self._clock = clock or (lambda: datetime.now(BANGKOK))
         self._calendars: Calendars | None = None
         self._signature: tuple | None = None
@@ -108,8 +110,7 @@ class ReminderJob:
                 self.settings,
                 self._clock(),
                 default_worker_id(),
-                # Helpers build their LINE client from settings: only with the settings' own.
-                processes=self.settings.reminder_processes if self._gateway_from_settings else 1,
+                counts=self._counts,
             )
         except Exception:  # the next minute tries again; the ledger keeps it exactly-once
             log.exception("reminder dispatch failed")

@@ -46,14 +46,7 @@ def cli_send(at: datetime) -> int:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     calendars = _load_calendars(settings)
-    report = dispatch(
-        settings.database_url,
-        make_line_gateway(settings),
-        calendars,
-        settings,
-        at,
-        processes=settings.reminder_processes,
-    )
+    report = dispatch(settings.database_url, make_line_gateway(settings), calendars, settings, at)
     print(f"{report.at.isoformat()} {report.summary()}")
     return 1 if report.failed else 0
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
@@ -39,9 +39,7 @@ from itabot.reminders.report import DispatchReport
 from itabot.reminders.tables import PAYLOAD, PUSH, REMINDER, _chunks, _utc
 from itabot.storage.models import Agency, Chat
 
-# The dispatcher's logger, as before the split: operators' filters and the tests' caplog
-# keep working whichever module logs.
-log = logging.getLogger("itabot.reminders.dispatch")
+log = logging.getLogger(__name__)
 
 CHATS_PER_TRANSACTION = 500  # ledger claims per transaction (a conflict redoes them one by one)
 
@@ -304,32 +302,39 @@ def _claim_batch(
     _count_claims(report, list(claims.values()))
 
 
+def claim_batches(
+    sessions: sessionmaker[Session],
+    due: Sequence[DueReminder],
+    now: datetime,
+    report: DispatchReport,
+) -> list[Callable[[], None]]:
+    """Step 2, one call per batch of chats that still have something to claim (one
+    transaction each: 10,000 chats, 20 commits), so the sender can push a batch while the
+    next is claimed. Nothing to call: every due reminder is in the ledger already — after
+    08:30 the plan lists the morning's reminders every minute (late is better than never).
+    The ledger's unique key is the arbiter: a batch that meets a key claimed meanwhile by
+    another dispatcher is rolled back and redone chat by chat."""
+    with sessions() as session:
+        taken = ledger_keys(session, due)
+    fresh = []
+    for chat_id, items in by_chat(due).items():
+        if all(r.key in taken for r in items):
+            report.count("already_claimed", len(items))
+        else:
+            fresh.append((chat_id, items))
+    payloads = _Payloads(sessions)
+    return [
+        partial(_claim_batch, sessions, batch, taken, payloads, now, report)
+        for batch in _chunks(fresh, CHATS_PER_TRANSACTION)
+    ]
+
+
 def claim_due(
     sessions: sessionmaker[Session],
     due: Sequence[DueReminder],
     now: datetime,
     report: DispatchReport,
-    taken: set | None = None,
 ) -> None:
-    """Step 2. Chats are claimed in batches (one transaction each: 10,000 chats, 20 commits);
-    the ledger's unique key is the arbiter, so a batch that meets a key claimed meanwhile by
-    another dispatcher is rolled back and redone chat by chat. `taken`: the ledger's keys if
-    the caller has just read them (`unclaimed`)."""
-    groups = list(by_chat(due).items())
-    if not groups:
-        return
-    payloads = _Payloads(sessions)
-    if taken is None:
-        with sessions() as session:
-            taken = ledger_keys(session, due)
-    for batch in _chunks(groups, CHATS_PER_TRANSACTION):
-        _claim_batch(sessions, batch, taken, payloads, now, report)
-
-
-def unclaimed(sessions: sessionmaker[Session], due: Sequence[DueReminder]) -> tuple[int, set]:
-    """How many of `due` the ledger does not have yet, and the ledger keys read to tell.
-    Late is better than never, so the plan lists a morning's reminders all day long; what is
-    left to claim is what tells a large dispatch from an idle minute."""
-    with sessions() as session:
-        taken = ledger_keys(session, due)
-    return sum(r.key not in taken for r in due), taken
+    """Step 2 all at once."""
+    for claim in claim_batches(sessions, due, now, report):
+        claim()

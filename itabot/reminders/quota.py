@@ -18,9 +18,7 @@ from itabot.reminders.sender import QuotaBudget
 from itabot.reminders.tables import _utc
 from itabot.storage.models import Admin, QuotaNotice
 
-# The dispatcher's logger, as before the split: operators' filters and the tests' caplog
-# keep working whichever module logs.
-log = logging.getLogger("itabot.reminders.dispatch")
+log = logging.getLogger(__name__)
 
 
 def admin_ids(sessions: sessionmaker[Session], settings: Settings) -> list[str]:

@@ -6,7 +6,6 @@ foreign keys and WAL + a busy timeout so a web worker and the clock process can 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,8 +48,6 @@ def make_engine(url: str) -> Engine:
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
-# A forked child's copies of its parent's engines: kept referenced, never used, never closed.
-_inherited: list[Engine] = []
 
 
 def engine_for(url: str) -> Engine:
@@ -78,21 +75,6 @@ def forget_engines() -> None:
     ones, as a new process would."""
     with _engines_lock:
         _engines.clear()
-
-
-def _after_fork_in_child() -> None:
-    """A forked child (a reminder sending helper; a gunicorn worker of a `--preload` master)
-    must neither use nor close its parent's pooled connections: a PostgreSQL connection closed
-    here would end the parent's session, an SQLite one must not cross a fork at all. They are
-    set aside (referenced, so never garbage-collected and closed) and the child opens its own
-    on first use. The lock is new: another thread of the parent may have held it."""
-    global _engines_lock
-    _engines_lock = threading.Lock()
-    _inherited.extend(_engines.values())
-    _engines.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
