@@ -152,3 +152,24 @@ def test_a_question_to_the_webhook_is_replied_to_through_lines_spec(prism_url, s
     with db.session_scope(sqlite_url) as session:
         [row] = session.scalars(select(WebhookEvent)).all()
     assert (row.status, row.error) == ("done", None)  # Prism accepted the reply
+
+
+def test_a_reminder_dispatch_sends_through_lines_spec(prism_url, sqlite_url, calendars):
+    """What the clock runs at 08:30 — plan, claim, and the asyncio sender (`SdkLineGateway.
+    sending()`: quota, member count, push with its retry key) — against Prism: every call
+    is one LINE's spec accepts, and the push is recorded as sent."""
+    from itabot.reminders.dispatch import dispatch
+    from tests.test_reminder_support import bind_chat, pushes
+
+    group = "C" + "a" * 32
+    bind_chat(sqlite_url, group)
+    settings = Settings(
+        database_url=sqlite_url, line_channel_access_token=TOKEN, line_api_base_url=prism_url
+    )
+    gw = make_line_gateway(settings, sleep=lambda _s: None, timeout=10.0)
+    try:
+        report = dispatch(sqlite_url, gw, calendars, settings, bkk(2026, 6, 23, 8, 30))
+    finally:
+        gw.close()
+    assert (report.sent, report.failed, report.retry_later) == (1, 0, 0)
+    assert [p.status for p in pushes(sqlite_url)] == ["sent"]
