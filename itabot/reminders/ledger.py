@@ -18,8 +18,6 @@ from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +35,7 @@ from itabot.reminders.planner import (
 )
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.tables import PAYLOAD, PUSH, REMINDER, _chunks, _utc
+from itabot.storage import db
 from itabot.storage.models import Agency, Chat
 
 log = logging.getLogger(__name__)
@@ -168,8 +167,7 @@ def store_payload(sessions: sessionmaker[Session], body: str) -> int:
     digest = hashlib.sha256(body.encode()).hexdigest()
     values = {"digest": digest, "body": body, "created_at": datetime.now(UTC)}
     with sessions.begin() as session:
-        dialect = session.get_bind().dialect.name
-        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(PAYLOAD).values(values)
+        stmt = db.insert_for(session.get_bind().dialect.name)(PAYLOAD).values(values)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["digest"]))
         return session.execute(select(PAYLOAD.c.id).where(PAYLOAD.c.digest == digest)).scalar_one()
 

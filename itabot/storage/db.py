@@ -7,9 +7,10 @@ foreign keys and WAL + a busy timeout so a web worker and the clock process can 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,18 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def insert_for(dialect: str) -> Callable[..., Any]:
+    """The dialect's `insert` (with ON CONFLICT: PostgreSQL's and SQLite's both have it),
+    imported when first used, so a SQLite deployment never loads PostgreSQL's dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"itabot needs PostgreSQL or SQLite, not {dialect}")
+    return insert
 
 
 def make_engine(url: str) -> Engine:

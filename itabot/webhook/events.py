@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from itabot.storage import db
 from itabot.storage.models import WebhookEvent
@@ -26,10 +27,14 @@ _EVENTS = WebhookEvent.__table__
 # `INSERT … ON CONFLICT (id) DO NOTHING RETURNING id` (PostgreSQL; SQLite ≥ 3.35): a duplicate
 # returns no row — no error, no aborted transaction. RETURNING rather than the row count:
 # psycopg 3 under SQLAlchemy 2.1 reports −1.
-_INSERT_NEW = {
-    name: insert(_EVENTS).on_conflict_do_nothing(index_elements=["id"]).returning(_EVENTS.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+
+
+@lru_cache(maxsize=2)
+def _insert_new(dialect: str) -> Insert:
+    insert = db.insert_for(dialect)
+    return insert(_EVENTS).on_conflict_do_nothing(index_elements=["id"]).returning(_EVENTS.c.id)
+
+
 # Built once (bind names must differ from the columns'): this runs after every reply.
 _MARK = (
     update(_EVENTS)
@@ -44,9 +49,7 @@ def record_events(database_url: str, jobs: list[Job]) -> list[Job]:
     now = datetime.now(UTC)
     fresh = []
     with db.engine_for(database_url).begin() as conn:
-        insert = _INSERT_NEW.get(conn.dialect.name)
-        if insert is None:
-            raise NotImplementedError(f"webhook events need PostgreSQL or SQLite: {conn.dialect}")
+        insert = _insert_new(conn.dialect.name)
         for job in jobs:
             handled_later = needs_handling(job)
             row = {
