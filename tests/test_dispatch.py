@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from itabot.line.client import PushOutcome
 from itabot.reminders import dispatch as rd
-from itabot.reminders import ledger as reminder_claim
+from itabot.reminders import ledger as ledger_module
 from itabot.reminders import sender
 from itabot.reminders.dispatch import dispatch, send_pending
 from itabot.reminders.ledger import claim_due, plan_from_db
@@ -217,13 +217,13 @@ def test_a_conflict_inside_a_batch_is_redone_chat_by_chat(
                 due_at=SEVEN_DAYS_BEFORE,
             )
         )
-    real, calls = reminder_claim.ledger_keys, []
+    real, calls = ledger_module.ledger_keys, []
 
     def blind_first_time(session, due, chat_id=None):
         calls.append(chat_id)
         return set() if len(calls) == 1 else real(session, due, chat_id)
 
-    monkeypatch.setattr(reminder_claim, "ledger_keys", blind_first_time)
+    monkeypatch.setattr(ledger_module, "ledger_keys", blind_first_time)
     report = run(settings, calendars, FakeGateway(), SEVEN_DAYS_BEFORE)
     assert (report.claimed, report.already_claimed, report.pushes_created) == (3, 1, 2)
     assert sorted(r.phase for r in ledger(url) if r.chat_id == GROUP) == sorted(IIT_AND_OIT)

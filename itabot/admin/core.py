@@ -1,6 +1,6 @@
 """Chat commands: the command model, parsing, who may run them, dispatch and the audit log.
 
-Commands are small named handlers in a table (`itabot.admin.table`). A handler gets the parsed
+Commands are small named handlers in a table (`itabot.admin.commands`). A handler gets the parsed
 arguments and a `Command` (session, settings, sender, chat) and returns a `Reply`; the
 dispatcher checks the sender's right first, writes the audit row and turns the reply into an
 `Answer`. Every admin command is audited, whatever its outcome: `ok`, `refused` (not an admin)

@@ -220,7 +220,7 @@ class SdkLineGateway:
     def _wire(self, messages: Sequence[Message]) -> list[dict]:
         """Messages as JSON-ready dicts, each serialised by the SDK's own `to_dict()` once.
 
-        messages.py hands out the same (cached, read-only) objects for the same answer, and
+        answer_messages.py hands out the same (cached, read-only) objects for the same answer, and
         pydantic's serialisation of a Flex card is the costliest step of a reply, so the dicts
         are remembered per object (the cache holds the object, so its id stays unique)."""
         out = []

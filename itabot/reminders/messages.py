@@ -57,7 +57,7 @@ _RED, _ORANGE, _BLUE, _GREY = "#D32F2F", "#EF6C00", "#1565C0", "#666666"
 
 
 class ReminderItem(Protocol):
-    """What a message needs from a due reminder (`reminder_planner.DueReminder` fits)."""
+    """What a message needs from a due reminder (`reminders.planner.DueReminder` fits)."""
 
     @property
     def phase(self) -> Phase: ...

@@ -22,7 +22,7 @@ class DispatchReport:
     sent: int = 0  # LINE accepted (200)
     duplicates: int = 0  # LINE had already accepted this retry key (409): sent, not re-delivered
     failed: int = 0  # LINE refused (4xx other than 409/429): not retried
-    retry_later: int = 0  # still failing after line.py's retries: pending for the next dispatch
+    retry_later: int = 0  # still failing after line/client.py's retries: pending for the next dispatch
     expired: int = 0  # pending pushes that went stale (never sent)
     over_quota: int = 0  # pushes left pending because the monthly quota cannot pay for them
     quota_notice: bool = False  # admins were told (or it was logged) this dispatch

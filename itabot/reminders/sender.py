@@ -34,7 +34,7 @@ from itabot.storage.models import Chat
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # longer than line.py's worst case for one push (4 tries, 10 s each)
+LEASE = timedelta(minutes=5)  # longer than line/client.py's worst case for one push (4 tries, 10 s each)
 LEASE_BATCH = 256  # pushes leased per UPDATE
 MARK_BATCH = 256  # answers recorded per transaction
 # Pushes under way at once (leased, not yet answered): LINE's rate × its latency is ~300 at
