@@ -35,7 +35,7 @@ import requests
 from _common import ROOT, save, summary_ms, table  # also puts the project on sys.path
 
 from itabot.storage import db
-from tests.fakeline import callback_body, sign, text_event
+from tests.fakeline import callback_body, sign, source, text_event
 from tests.processes import free_port, stop_process_group
 
 SECRET = "bench-channel-secret"
@@ -146,9 +146,12 @@ def wait_until_serving(url: str, server: Process, timeout: float = 60.0) -> None
 
 
 def make_bodies(n: int) -> list[tuple[bytes, dict[str, str]]]:
+    """A province's traffic: the question from staff in 200 agencies' groups, not one chat (a
+    chat's events are answered one after another, as a group reads them)."""
     out = []
-    for _ in range(n):
-        body = callback_body(text_event("OIT ปิดวันไหน"))
+    for i in range(n):
+        src = source("group", user_id=f"U{i % 997:032x}", chat_id=f"C{i % 200:032x}")
+        body = callback_body(text_event("OIT ปิดวันไหน", src=src))
         out.append(
             (body, {"X-Line-Signature": sign(body, SECRET), "Content-Type": "application/json"})
         )
