@@ -24,6 +24,10 @@ import json
 import multiprocessing as mp
 import time
 
+import _common  # noqa: F401  (puts the project on sys.path)
+
+from tests.test_reminder_support import most_within_one_second
+
 _OK = b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}'
 _REASONS = {200: b"OK", 400: b"Bad Request", 401: b"Unauthorized", 409: b"Conflict"}
 _REASONS |= {404: b"Not Found", 429: b"Too Many Requests"}
@@ -36,16 +40,6 @@ def _response(status: int, body: bytes) -> bytes:
         len(body),
     )
     return head + body
-
-
-def most_within_one_second(times: list[float]) -> int:
-    """The largest number of arrivals in any window of one second (times in arrival order)."""
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 class StandIn:

@@ -30,6 +30,7 @@ from tests.test_reminder_support import (
     ledger,
     make_calendars,
     make_phase,
+    most_within_one_second,
     pushes,
 )
 
@@ -505,16 +506,6 @@ class SimulatedTime:
         self.sleeps.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)  # let the other callers run, as a real sleep would
-
-
-def most_within_one_second(times: list[float]) -> int:
-    """The most departures in any window [t, t + 1) (times in order)."""
-    best, first = 0, 0
-    for last, t in enumerate(times):
-        while t - times[first] >= 1.0:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
 
 
 def test_the_rate_limiter_lets_no_more_than_burst_plus_rate_go_in_any_second():
