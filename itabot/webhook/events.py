@@ -24,13 +24,13 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=5)
 
 _EVENTS = WebhookEvent.__table__
-# `INSERT … ON CONFLICT (id) DO NOTHING RETURNING id` (PostgreSQL; SQLite ≥ 3.35): a duplicate
-# returns no row — no error, no aborted transaction. RETURNING rather than the row count:
-# psycopg 3 under SQLAlchemy 2.1 reports −1.
 
 
 @lru_cache(maxsize=2)
 def _insert_new(dialect: str) -> Insert:
+    """`INSERT … ON CONFLICT (id) DO NOTHING RETURNING id` (PostgreSQL; SQLite ≥ 3.35): a
+    duplicate returns no row — no error, no aborted transaction. RETURNING rather than the row
+    count: psycopg 3 under SQLAlchemy 2.1 reports −1."""
     insert = db.insert_for(dialect)
     return insert(_EVENTS).on_conflict_do_nothing(index_elements=["id"]).returning(_EVENTS.c.id)
 
