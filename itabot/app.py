@@ -3,8 +3,8 @@
 `create_app` builds the webhook only: it never starts the reminder scheduler, because gunicorn
 serves the app from several workers and each would start its own scheduler (the classic
 duplicate reminder). Under `gunicorn --preload` (the Procfile) it runs once, in the master,
-before the workers fork: see bot.py. The scheduler runs in its own process (`python -m itabot clock`), or — for local use
-only — inside `python bot.py` through `run_local`.
+before the workers fork: see bot.py. The scheduler runs in its own process
+(`python -m itabot clock`), or — for local use only — inside `python bot.py` (`run_local`).
 """
 
 from __future__ import annotations
