@@ -1,0 +1,1 @@
+"""Pure: Thai dates, agency and province names, the calendar model, its loading and checks, and the one Thai wording of a closing."""

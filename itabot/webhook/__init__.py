@@ -1,0 +1,1 @@
+"""`POST /callback` and `/healthz`: size, signature, parse, record (dedupe), then answer on the reply pool."""
