@@ -142,7 +142,7 @@ def handle_message(
     """Answer one text. `province`/`agency` override the chat's binding (console context)."""
     text = text or ""
     settings = services.settings
-    said_done = done.done_text(text) if chat_id else None
+    said_done = done.done_text(text, services.calendars) if chat_id else None
     if said_done is not None:  # "ส่ง OIT แล้ว" is `/done OIT`
         text = f"/done {said_done}"
     if commands.is_command(text):

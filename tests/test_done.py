@@ -305,6 +305,13 @@ def test_done_oit_and_the_thai_sentence_confirm_the_nearest_open_oit_phase(servi
     assert confirmations(services.settings.database_url) == []
 
 
+@pytest.mark.parametrize("chatter", ["ส่งเอกสารแล้ว", "ทำงานแล้วครับ", "ส่งแล้ว", "ทำแล้ว"])
+def test_a_sentence_not_naming_a_tool_or_title_is_chatter_not_done(services, groups, chatter):
+    assert done.done_text(chatter, services.calendars) is None
+    assert _say(services, chatter).intent != "command"
+    assert confirmations(services.settings.database_url) == []
+
+
 def test_done_refusals_by_text(services, groups):
     assert _say(services, "/done OIT", chat_id=UNBOUND).text.startswith("แชทนี้ยังไม่ได้ผูก")
     assert _say(services, "/done ไม่มีขั้นตอนนี้").text.startswith("ไม่พบขั้นตอน")

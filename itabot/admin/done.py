@@ -38,6 +38,7 @@ UNDO_LABEL = "ยกเลิก"
 MAX_POSTBACK_DATA = 300  # LINE's limit on a postback action's data
 MAX_CHOICES = 13  # LINE's limit on quick-reply buttons
 _MAC_BYTES = 12  # 96 bits: far beyond guessing, 16 characters of base64
+NACC_OWN = frozenset({"OIT-check", "screening", "processing", "results"})  # no "done" for these
 _DATA_RE = re.compile(r"^(done|undo):v1:([a-z0-9-]{1,100})/([a-z0-9-]{1,100}):(\d{4}):([\w-]{16})$")
 _TEXT_DONE_RE = re.compile(
     r"^\s*(?:ส่ง|ทำ)\s*(\S.{0,40}?)\s*(?:เสร็จ)?แล้ว\s*(?:ครับ|ค่ะ|คะ|จ้า|นะ)?\s*$"
@@ -96,23 +97,46 @@ def is_done_postback(data: str | None) -> bool:
     return bool(data) and (data.startswith("done:") or data.startswith("undo:"))  # type: ignore[union-attr]
 
 
-def done_text(text: str) -> str | None:
-    """ "ส่ง OIT แล้ว" → "OIT": what a `/done` would be given, or None for other texts."""
+def done_text(text: str, calendars: Calendars) -> str | None:
+    """ "ส่ง OIT แล้ว" → "OIT": what a `/done` would be given, or None for other texts. Only
+    when the words name a tool (or a good part of a phase's title): "ส่งเอกสารแล้ว" in a group
+    is chatter, and the bot does not answer chatter."""
     match = _TEXT_DONE_RE.match(text or "")
-    return match.group(1).strip() if match else None
+    if match is None:
+        return None
+    words = match.group(1).strip()
+    if any(_names(p, words) for p in calendars.all_phases() if p.tool not in NACC_OWN):
+        return words
+    return None
+
+
+def _names(phase: Phase, words: str) -> bool:
+    from itabot.reminders.messages import tool_label
+
+    needle = words.casefold().replace(" ", "")
+    if needle in {(phase.tool or "").casefold(), tool_label(phase).casefold().replace(" ", "")}:
+        return True
+    return len(needle) >= 6 and needle in phase.title.casefold().replace(" ", "")
 
 
 # --- the agency's phases -------------------------------------------------------------------
 
 
+_INDEX: list = [None, None]  # (calendars, its planner index): one per process's calendars
+
+
 def agency_phases(calendars: Calendars, agency: Agency) -> list[Phase]:
-    """The phases the agency must act on, by the planner's rule, soonest closing first."""
+    """The phases the agency must act on, by the planner's rule, soonest closing first.
+    Asked on every answer in a bound chat: the planner's index (memoised per agency) is kept
+    for the process's calendars."""
     from itabot.reminders.planner import ChatPlanInput, _PhaseIndex
 
+    if _INDEX[0] is not calendars:
+        _INDEX[:] = [calendars, _PhaseIndex(calendars)]
     plan_input = ChatPlanInput(
         chat_id="-", province=agency.province, agency_name=agency.name, agency_kind=agency.kind
     )
-    return [p for p, _closing, _day in _PhaseIndex(calendars).phases_for(plan_input)]
+    return [p for p, _closing, _day in _INDEX[1].phases_for(plan_input)]
 
 
 def open_phases(calendars: Calendars, agency: Agency, now: datetime) -> list[Phase]:
