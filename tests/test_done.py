@@ -363,3 +363,17 @@ def test_the_buttons_fit_lines_limits(calendars):
     for node in json.loads(messages_to_json(messages)):
         assert len(json.dumps(node["contents"], ensure_ascii=False).encode()) < 50_000
     assert postbacks_in(messages_to_json(reminder_messages([Item(phases[0])]))) == {}
+
+
+def test_a_postback_the_sdk_refused_is_still_read_from_its_json():
+    from itabot.webhook.jobs import job_from_raw, needs_handling
+
+    raw = event(
+        "postback",
+        src=source("group", user_id=ALICE, chat_id=GROUP),
+        reply_token="r" * 32,
+        postback={"data": "done:v1:x/y:2569:AAAAAAAAAAAAAAAA"},
+    )
+    job = job_from_raw(raw)
+    assert job is not None and needs_handling(job)
+    assert (job.chat_id, job.user_id, job.postback_data) == (GROUP, ALICE, raw["postback"]["data"])
