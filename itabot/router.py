@@ -12,20 +12,21 @@ binding, and logged): telling staff the national deadline beats telling them not
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from itabot.admin import commands, core
+from itabot.admin import commands, core, done
 from itabot.calendars.model import Calendars
 from itabot.config import Settings
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.storage.db import session_scope
-from itabot.storage.models import Chat
+from itabot.storage.models import Agency, Chat
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,18 @@ def handle_message(
     """Answer one text. `province`/`agency` override the chat's binding (console context)."""
     text = text or ""
     settings = services.settings
+    said_done = done.done_text(text, services.calendars) if chat_id else None
+    if said_done is not None:  # "ส่ง OIT แล้ว" is `/done OIT`
+        text = f"/done {said_done}"
     if commands.is_command(text):
         return _run_command(
-            text, settings, now=now, user_id=user_id, chat_id=chat_id, chat_type=chat_type
+            text,
+            settings,
+            now=now,
+            user_id=user_id,
+            chat_id=chat_id,
+            chat_type=chat_type,
+            calendars=services.calendars,
         )
     asked = {
         "now": now,
@@ -166,7 +176,80 @@ def handle_message(
             ctx = Context(**asked)
     else:
         ctx = Context(now=now, province=province, agency=agency)
-    return answer_question(text, ctx, services.calendars)
+    answer = answer_question(text, ctx, services.calendars)
+    if ctx.agency and ctx.chat_id and answer.phases:
+        answer = _with_done(answer, ctx, services)
+    return answer
+
+
+def _with_done(answer: Answer, ctx: Context, services: Services) -> Answer:
+    """In a bound chat, the cards of phases its agency must act on get "✓ ทำแล้ว", or
+    "✓ ยืนยันแล้ว" with who and when; the text says the latter too. Without the database the
+    answer goes out as it was (the button is a convenience; the dates are the answer)."""
+    secret = services.settings.line_channel_secret
+    try:
+        with session_scope(services.settings.database_url) as session:
+            agency = session.scalars(
+                select(Agency).where(Agency.province == ctx.province, Agency.name == ctx.agency)
+            ).first()
+            if agency is None:
+                return answer
+            mine = {p.key for p in done.open_phases(services.calendars, agency, ctx.now)}
+            if not mine.intersection(p.key for p in answer.phases):
+                return answer
+            confirmed = done.confirmations_of(session, agency.id)
+            marks, notes = [], []
+            for phase in answer.phases:
+                if phase.key not in mine:
+                    continue
+                row = confirmed.get((phase.calendar, phase.id, phase.fiscal_year))
+                if row is not None:
+                    note = done.confirmed_note(row)
+                    marks.append((phase.key, None, note))
+                    notes.append(f"{phase.title}: {note}")
+                else:
+                    marks.append((phase.key, done.postback_data(secret, "done", phase), None))
+    except SQLAlchemyError:
+        log.warning("chat %s: confirmations unreadable, answering without", ctx.chat_id)
+        return answer
+    text = "\n".join([answer.text, *notes])
+    return replace(answer, text=text, done=tuple(marks))
+
+
+def handle_postback(
+    data: str | None,
+    *,
+    services: Services,
+    now: datetime,
+    user_id: str | None = None,
+    chat_id: str | None = None,
+    chat_type: str | None = None,
+) -> Answer:
+    """A postback button pressed: "✓ ทำแล้ว" or "ยกเลิก" (the only postbacks the bot sends)."""
+    settings = services.settings
+    with session_scope(settings.database_url) as session:
+        chat = _touch(session, chat_id, chat_type)
+        out = done.press(
+            session,
+            services.calendars,
+            settings.line_channel_secret,
+            data=data,
+            chat=chat,
+            user_id=user_id,
+            sender_is_admin=core.is_admin(session, settings, user_id),
+            now=now,
+        )
+        core.audit(
+            session,
+            user_id=user_id,
+            chat_id=chat_id,
+            command=f"postback {(data or '')[:60]}",
+            outcome=out.outcome,
+            detail=out.text.split("\n", 1)[0],
+        )
+    return Answer(
+        intent="done", text=out.text, postbacks=out.buttons, extra={"outcome": out.outcome}
+    )
 
 
 def _run_command(
@@ -177,12 +260,20 @@ def _run_command(
     user_id: str | None,
     chat_id: str | None,
     chat_type: str | None,
+    calendars: Calendars | None = None,
 ) -> Answer:
     try:
         with session_scope(settings.database_url) as session:
             chat = _touch(session, chat_id, chat_type)
             return commands.execute(
-                session, settings, text, now=now, user_id=user_id, chat=chat, chat_id=chat_id
+                session,
+                settings,
+                text,
+                now=now,
+                user_id=user_id,
+                chat=chat,
+                chat_id=chat_id,
+                calendars=calendars,
             )
     except SQLAlchemyError as exc:
         if _not_migrated(exc):

@@ -34,6 +34,7 @@ from itabot.admin.core import (
     split_sub,
     visible,
 )
+from itabot.admin.done import cmd_done, cmd_undone
 from itabot.admin.info import cmd_help, cmd_whoami
 from itabot.admin.remind import (
     cmd_remind_days,
@@ -43,6 +44,7 @@ from itabot.admin.remind import (
     cmd_remind_time,
     cmd_remind_usage,
 )
+from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
 from itabot.conversation.answer import Answer
@@ -57,6 +59,8 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
         "remove": Spec(cmd_agency_remove),
         "*": Spec(cmd_agency_usage),
     },
+    "done": Spec(cmd_done, admin=False),
+    "undone": Spec(cmd_undone, admin=False),
     "bind": Spec(cmd_bind),
     "unbind": Spec(cmd_unbind),
     "admin": {
@@ -88,6 +92,9 @@ ALIASES = {
     "ผู้ดูแล": "admin",
     "เตือน": "remind",
     "reminder": "remind",
+    "ทำแล้ว": "done",
+    "เสร็จแล้ว": "done",
+    "ยกเลิกทำแล้ว": "undone",
 }
 SUB_ALIASES = {
     "เพิ่ม": "add",
@@ -141,6 +148,7 @@ def execute(
     user_id: str | None,
     chat: Chat | None,
     chat_id: str | None = None,
+    calendars: Calendars | None = None,
 ) -> Answer:
     """Run one `/command` in the caller's transaction; the caller commits."""
     name, args = parse_command(text)
@@ -153,6 +161,7 @@ def execute(
         chat=chat,
         chat_id=chat.id if chat is not None else chat_id,
         is_admin=is_admin(session, settings, user_id),
+        calendars=calendars,
     )
     canonical = ALIASES.get(name, name)
     entry = COMMANDS.get(canonical)
@@ -210,6 +219,7 @@ def _answer(reply: Reply) -> Answer:
         intent="command",
         text=reply.text,
         quick_replies=reply.quick_replies,
+        postbacks=reply.postbacks,
         extra={"outcome": reply.outcome},
     )
 

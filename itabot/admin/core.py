@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
 from itabot.storage.chats import CHAT_WORDS
@@ -81,6 +82,7 @@ class Reply:
     outcome: str = "ok"  # ok | refused | invalid
     detail: str | None = None
     quick_replies: tuple[str, ...] = ()
+    postbacks: tuple[tuple[str, str], ...] = ()  # (label, data): quick-reply postback buttons
 
 
 @dataclass
@@ -97,6 +99,7 @@ class Command:
     is_admin: bool
     name: str = ""
     audited: bool = field(default=False)
+    calendars: Calendars | None = None  # the process's, for commands about phases (/done)
 
 
 Handler = Callable[[Command, str], Reply]

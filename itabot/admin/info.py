@@ -52,7 +52,9 @@ def cmd_help(cmd: Command, _args: str) -> Reply:
     parts = [
         f"ถามกำหนดการประเมิน ITA ได้เลย เช่น\n{examples}",
         "คำสั่งสำหรับทุกคน:\n/whoami — ดู user id ของคุณและหน่วยงานที่แชทนี้ผูกอยู่\n"
-        "/remind — ดูการตั้งค่าการเตือนของแชทนี้\n/help — วิธีใช้",
+        "/remind — ดูการตั้งค่าการเตือนของแชทนี้\n"
+        '/done OIT หรือ "ส่ง OIT แล้ว" — ยืนยันว่าหน่วยงานทำขั้นตอนนี้แล้ว (หยุดเตือน)\n'
+        "/done — ขั้นตอนที่ยืนยันได้ตอนนี้  /undone OIT — ยกเลิกการยืนยัน\n/help — วิธีใช้",
     ]
     if cmd.is_admin:
         parts.append(ADMIN_HELP)

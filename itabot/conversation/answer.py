@@ -36,3 +36,8 @@ class Answer:
     heading: str | None = None
     now: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # Quick-reply postback buttons, (label, data): "ยกเลิก", the phases `/done` can confirm.
+    postbacks: tuple[tuple[str, str], ...] = ()
+    # Per phase card, (phase key, "✓ ทำแล้ว" postback data or None, "✓ ยืนยันแล้ว…" or None):
+    # only in a bound chat, for the phases its agency must act on.
+    done: tuple[tuple[str, str | None, str | None], ...] = ()

@@ -18,6 +18,7 @@ from functools import lru_cache
 from linebot.v3.messaging import (
     FlexBox,
     FlexBubble,
+    FlexButton,
     FlexCarousel,
     FlexComponent,
     FlexMessage,
@@ -25,6 +26,7 @@ from linebot.v3.messaging import (
     FlexText,
     Message,
     MessageAction,
+    PostbackAction,
     QuickReply,
     QuickReplyItem,
     TextMessage,
@@ -41,6 +43,7 @@ MAX_ALT_TEXT = 1500
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
 MAX_ACTION_TEXT = 300
+MAX_POSTBACK_DATA = 300
 MAX_BUBBLES = 12
 _FIELD_LIMIT = 400  # one line of a card; keeps a bubble far below LINE's 10 KB
 ELLIPSIS = "…"
@@ -95,18 +98,50 @@ def _flush(parts: list[str], current: str) -> list[str]:
 # --- quick replies --------------------------------------------------------------------------
 
 
-def quick_reply(questions: Iterable[str]) -> QuickReply | None:
-    """Buttons that send a whole question when tapped; the label is the question, shortened."""
+def quick_reply(
+    questions: Iterable[str], postbacks: Sequence[tuple[str, str]] = ()
+) -> QuickReply | None:
+    """Buttons that send a whole question when tapped (the label is the question, shortened);
+    postback buttons ("ยกเลิก", a phase to confirm) first."""
     seen: dict[str, None] = {}
     for q in questions:
         q = " ".join(q.split())
         if q:
             seen.setdefault(clip(q, MAX_ACTION_TEXT), None)
-    items = [
+    items = [postback_item(label, data) for label, data in postbacks[:MAX_QUICK_REPLIES]]
+    items += [
         QuickReplyItem(action=MessageAction(label=clip(q, MAX_LABEL), text=q))
-        for q in list(seen)[:MAX_QUICK_REPLIES]
+        for q in list(seen)[: MAX_QUICK_REPLIES - len(items)]
     ]
     return QuickReply(items=items) if items else None
+
+
+def postback_action(label: str, data: str) -> PostbackAction:
+    """A button that tells the bot, not the chat: the label is shown as the member's message."""
+    label = clip(label, MAX_LABEL)
+    return PostbackAction(label=label, data=data[:MAX_POSTBACK_DATA], display_text=label)
+
+
+def postback_item(label: str, data: str) -> QuickReplyItem:
+    return QuickReplyItem(action=postback_action(label, data))
+
+
+def done_footer(data: str | None, confirmed: str | None) -> FlexBox | None:
+    """"✓ ทำแล้ว" under a card of a phase the chat's agency must act on, or, once it is
+    confirmed, who confirmed it and when."""
+    if confirmed:
+        return FlexBox(
+            layout="vertical",
+            contents=[
+                FlexText(text=clip(confirmed, _FIELD_LIMIT), size="xs", color=_LATER, wrap=True)
+            ],
+        )
+    if data:
+        button = FlexButton(
+            action=postback_action("✓ ทำแล้ว", data), style="primary", color=_LATER, height="sm"
+        )
+        return FlexBox(layout="vertical", contents=[button])
+    return None
 
 
 # --- the phase card ------------------------------------------------------------------------
@@ -137,8 +172,14 @@ def _label_value(label: str, value: str, *, color: str | None = None) -> FlexBox
     )
 
 
-def phase_bubble(phase: Phase, now: datetime, heading: str | None = None) -> FlexBubble:
-    """One card: title, calendar owner, closing date and time, countdown, responsible units."""
+def phase_bubble(
+    phase: Phase,
+    now: datetime,
+    heading: str | None = None,
+    done: tuple[str | None, str | None] = (None, None),
+) -> FlexBubble:
+    """One card: title, calendar owner, closing date and time, countdown, responsible units;
+    `done` is the "✓ ทำแล้ว" postback data or the "✓ ยืนยันแล้ว…" note (`done_footer`)."""
     body: list[FlexComponent] = [
         FlexText(text=clip(phase.title, _FIELD_LIMIT), weight="bold", size="md", wrap=True),
         FlexText(text=owner_label(phase), size="xs", color=_MUTED, wrap=True),
@@ -169,19 +210,24 @@ def phase_bubble(phase: Phase, now: datetime, heading: str | None = None) -> Fle
             ],
         )
     return FlexBubble(
-        size="kilo", header=header, body=FlexBox(layout="vertical", contents=body, spacing="sm")
+        size="kilo",
+        header=header,
+        body=FlexBox(layout="vertical", contents=body, spacing="sm"),
+        footer=done_footer(*done),
     )
 
 
 # --- answers → messages ----------------------------------------------------------------------
 
 
-def text_messages(text: str, quick_questions: Sequence[str] = ()) -> list[Message]:
+def text_messages(
+    text: str, quick_questions: Sequence[str] = (), postbacks: Sequence[tuple[str, str]] = ()
+) -> list[Message]:
     """A text answer as ≤ 5 text messages of ≤ 5,000 characters; quick replies on the last
     (LINE shows quick replies only while the message carrying them is the latest)."""
     parts = split_text(text) or ["…"]
     messages: list[Message] = [TextMessage(text=p) for p in parts]
-    messages[-1].quick_reply = quick_reply(quick_questions)
+    messages[-1].quick_reply = quick_reply(quick_questions, postbacks)
     return messages
 
 
@@ -195,10 +241,13 @@ def answer_to_messages(answer: Answer, *, now: datetime | None = None) -> list[M
     returned message objects are shared: treat them as read-only.
     """
     if not answer.phases:
+        if answer.postbacks:
+            return text_messages(answer.text, answer.quick_replies, answer.postbacks)
         return list(_text_answer(answer.text, tuple(answer.quick_replies)))
     now = (now or answer.now or datetime.now(BANGKOK)).replace(second=0, microsecond=0)
     phases = tuple(_PhaseKey.of(p) for p in answer.phases[:MAX_BUBBLES])
-    return list(_flex_answer(answer.text, answer.heading, tuple(answer.quick_replies), phases, now))
+    quick = tuple(answer.quick_replies)
+    return list(_flex_answer(answer.text, answer.heading, quick, phases, now, answer.done))
 
 
 @dataclass(frozen=True)
@@ -228,8 +277,10 @@ def _flex_answer(
     quick: tuple[str, ...],
     phases: tuple[_PhaseKey, ...],
     now: datetime,
+    done: tuple[tuple[str, str | None, str | None], ...] = (),
 ) -> tuple[Message, ...]:
-    bubbles = [phase_bubble(p.phase, now, heading) for p in phases]
+    marks = {key: (data, note) for key, data, note in done}
+    bubbles = [phase_bubble(p.phase, now, heading, marks.get(p.key, (None, None))) for p in phases]
     contents = bubbles[0] if len(bubbles) == 1 else FlexCarousel(contents=bubbles)
     alt_text = clip(text.strip() or heading or "กำหนดการ ITA", MAX_ALT_TEXT)
     return (FlexMessage(alt_text=alt_text, contents=contents, quick_reply=quick_reply(quick)),)

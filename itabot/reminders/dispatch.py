@@ -3,7 +3,8 @@
 The healthchecks `sendalerts` pattern: the database is the truth, every state change is a row
 written *before* the side effect, and any number of dispatchers may run at once.
 
-1. Plan (pure, `planner.plan`).
+1. Plan (pure, `planner.plan`); a phase the chat's agency confirmed done ("✓ ทำแล้ว") is
+   recorded `suppressed` instead (`ledger.suppress_confirmed`).
 2. Claim (`ledger.claim_batches`): each due reminder becomes a `reminder` ledger row,
    inserted with its chat's `push` outbox row (a fresh retry key, the merged messages stored
    once in `push_payload`, pending) in one transaction; a unique-key conflict means another
@@ -32,7 +33,7 @@ from itabot.calendars.model import Calendars
 from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
 from itabot.line.client import LineGateway
-from itabot.reminders.ledger import claim_batches, plan_from_db
+from itabot.reminders.ledger import claim_batches, plan_from_db, suppress_confirmed
 from itabot.reminders.quota import _notice_sent, admin_ids, month_of, notify_admins_of_quota
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.sender import (
@@ -113,7 +114,8 @@ def dispatch(
     report = DispatchReport(at=now.astimezone(BANGKOK), worker_id=worker_id or default_worker_id())
     due = plan_from_db(sessions, calendars, settings, now)
     report.due = len(due)
-    claims = claim_batches(sessions, due, now, report)
+    due = suppress_confirmed(sessions, due, now, report)
+    claims = claim_batches(sessions, due, now, report, settings.line_channel_secret)
     send_pending(
         sessions,
         gateway,

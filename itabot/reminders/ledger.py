@@ -36,7 +36,7 @@ from itabot.reminders.planner import (
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.tables import PAYLOAD, PUSH, REMINDER, _chunks, _utc
 from itabot.storage import db
-from itabot.storage.models import Agency, Chat
+from itabot.storage.models import Agency, Chat, Confirmation
 
 log = logging.getLogger(__name__)
 
@@ -147,15 +147,16 @@ class _Payloads:
     """The `push_payload` id of the messages for a set of (phase, offset): 10,000 chats share a
     handful, each stored once (content-addressed) and looked up once per dispatch."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], secret: str = "") -> None:
         self._sessions = sessions
+        self._secret = secret
         self._ids: dict[tuple, int] = {}
 
     def __call__(self, reminders: Sequence[DueReminder]) -> int:
         key = tuple((r.phase.key, r.phase.fiscal_year, r.offset_days) for r in reminders)
         hit = self._ids.get(key)
         if hit is None:
-            body = messages_to_json(reminder_messages(reminders))
+            body = messages_to_json(reminder_messages(reminders, self._secret))
             hit = self._ids[key] = store_payload(self._sessions, body)
         return hit
 
@@ -305,6 +306,7 @@ def claim_batches(
     due: Sequence[DueReminder],
     now: datetime,
     report: DispatchReport,
+    secret: str = "",
 ) -> list[Callable[[], None]]:
     """Step 2, one call per batch of chats that still have something to claim (one
     transaction each: 10,000 chats, 20 commits), so the sender can push a batch while the
@@ -320,7 +322,7 @@ def claim_batches(
             report.count("already_claimed", len(items))
         else:
             fresh.append((chat_id, items))
-    payloads = _Payloads(sessions)
+    payloads = _Payloads(sessions, secret)
     return [
         partial(_claim_batch, sessions, batch, taken, payloads, now, report)
         for batch in _chunks(fresh, CHATS_PER_TRANSACTION)
@@ -332,7 +334,48 @@ def claim_due(
     due: Sequence[DueReminder],
     now: datetime,
     report: DispatchReport,
+    secret: str = "",
 ) -> None:
     """Step 2 all at once."""
-    for claim in claim_batches(sessions, due, now, report):
+    for claim in claim_batches(sessions, due, now, report, secret):
         claim()
+
+
+def suppress_confirmed(
+    sessions: sessionmaker[Session],
+    due: Sequence[DueReminder],
+    now: datetime,
+    report: DispatchReport,
+) -> list[DueReminder]:
+    """Step 1½: a phase the chat's agency confirmed done is not pushed to any of its chats.
+    Its reminder is recorded `suppressed` (no push), so the ledger still says what happened
+    and a later dispatch does not look at it again; the rest is returned to be claimed."""
+    if not due:
+        return []
+    chat_ids = sorted({r.chat_id for r in due})
+    confirmed: set[tuple[str, str, str, int]] = set()
+    with sessions() as session:
+        for ids in _chunks(chat_ids):
+            stmt = (
+                select(
+                    Chat.id, Confirmation.calendar, Confirmation.phase_id, Confirmation.fiscal_year
+                )
+                .join(Confirmation, Confirmation.agency_id == Chat.agency_id)
+                .where(Chat.id.in_(ids))
+            )
+            confirmed.update(tuple(row) for row in session.execute(stmt))
+    if not confirmed:
+        return list(due)
+    keep, hush = [], []
+    for r in due:
+        key = (r.chat_id, r.phase.calendar, r.phase.id, r.phase.fiscal_year)
+        (hush if key in confirmed else keep).append(r)
+    if hush:
+        now_utc = _utc(now)
+        rows = [_ledger_row(r, r.offset_days, r.due_at, None, "suppressed", now_utc) for r in hush]
+        with sessions.begin() as session:
+            stmt = db.insert_for(session.get_bind().dialect.name)(REMINDER)
+            stmt = stmt.on_conflict_do_nothing().returning(REMINDER.c.id)
+            written = len(session.execute(stmt, rows).all())
+        report.count("suppressed", written)
+    return keep

@@ -133,8 +133,12 @@ def _colour(offset_days: int) -> str:
     return _RED if offset_days <= 0 else _ORANGE if offset_days <= 1 else _BLUE
 
 
-def reminder_bubble(phase: Phase, offset_days: int) -> FlexBubble:
-    """A card: the tool and whose deadline in the header, the title, the closing, the countdown."""
+def reminder_bubble(phase: Phase, offset_days: int, secret: str = "") -> FlexBubble:
+    """A card: the tool and whose deadline in the header, the title, the closing, the countdown,
+    and "✓ ทำแล้ว" (a signed postback: pressed, the agency's reminders of it stop)."""
+    from itabot.admin.done import postback_data
+    from itabot.line.answer_messages import done_footer
+
     colour = _colour(offset_days)
     header = FlexBox(
         layout="vertical",
@@ -160,11 +164,12 @@ def reminder_bubble(phase: Phase, offset_days: int) -> FlexBubble:
             ),
         ],
     )
-    return FlexBubble(size="kilo", header=header, body=body)
+    footer = done_footer(postback_data(secret, "done", phase), None)
+    return FlexBubble(size="kilo", header=header, body=body, footer=footer)
 
 
-def _flex(items: Sequence[ReminderItem], header: str) -> FlexMessage:
-    bubbles = [reminder_bubble(i.phase, i.offset_days) for i in items]
+def _flex(items: Sequence[ReminderItem], header: str, secret: str = "") -> FlexMessage:
+    bubbles = [reminder_bubble(i.phase, i.offset_days, secret) for i in items]
     contents = bubbles[0] if len(bubbles) == 1 else FlexCarousel(contents=bubbles)
     return FlexMessage(alt_text=alt_text(items, header), contents=contents)
 
@@ -173,8 +178,9 @@ def _chunks(items: Sequence[ReminderItem], size: int) -> list[Sequence[ReminderI
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def reminder_messages(items: Sequence[ReminderItem]) -> list[Message]:
-    """One push's messages for everything due for a chat at once (≤ 5 message objects)."""
+def reminder_messages(items: Sequence[ReminderItem], secret: str = "") -> list[Message]:
+    """One push's messages for everything due for a chat at once (≤ 5 message objects);
+    `secret` (the channel secret) signs the "✓ ทำแล้ว" buttons — without it they are left out."""
     if not items:
         raise ValueError("no reminders to build a message from")
     max_flex = MAX_BUBBLES * MAX_MESSAGES
@@ -187,7 +193,7 @@ def reminder_messages(items: Sequence[ReminderItem]) -> list[Message]:
     messages: list[Message] = []
     for n, chunk in enumerate(chunks, start=1):
         header = HEADER if len(chunks) == 1 and not rest else f"{HEADER} ({n}/{len(chunks)})"
-        messages.append(_flex(chunk, header))
+        messages.append(_flex(chunk, header, secret))
     if rest:
         lines = [f"และอีก {len(rest)} รายการ:"] + [
             reminder_line(i.phase, i.offset_days) for i in rest

@@ -18,6 +18,7 @@ class DispatchReport:
     claimed: int = 0  # … newly claimed in the ledger by this dispatch
     already_claimed: int = 0  # … already in the ledger (sent earlier, or another dispatcher)
     skipped: int = 0  # larger offsets recorded as skipped (their day went by unsent)
+    suppressed: int = 0  # recorded suppressed: the agency confirmed the phase done (no push)
     pushes_created: int = 0
     sent: int = 0  # LINE accepted (200)
     duplicates: int = 0  # LINE had already accepted this retry key (409): sent, not re-delivered
@@ -44,6 +45,7 @@ class DispatchReport:
             (
                 self.pushes_created,
                 self.skipped,
+                self.suppressed,
                 self.sent,
                 self.duplicates,
                 self.failed,
@@ -56,7 +58,7 @@ class DispatchReport:
     def summary(self) -> str:
         return (
             f"reminders due={self.due} new={self.claimed} already={self.already_claimed} "
-            f"skipped={self.skipped} | pushes created={self.pushes_created} sent={self.sent} "
+            f"skipped={self.skipped} suppressed={self.suppressed} | pushes created={self.pushes_created} sent={self.sent} "
             f"duplicates={self.duplicates} failed={self.failed} retry_later={self.retry_later} "
             f"expired={self.expired} over_quota={self.over_quota}"
         )

@@ -180,7 +180,7 @@ class Reminder(Base):
         ForeignKey("push.id", ondelete="SET NULL"), index=True
     )
     # pending (in a pending push) | sent | failed | expired | skipped (its day went by unsent
-    # and a later offset was due: never sent)
+    # and a later offset was due: never sent) | suppressed (its agency confirmed the phase done)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -193,3 +193,25 @@ class QuotaNotice(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, Bangkok
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Confirmation(Base):
+    """An agency's "✓ ทำแล้ว" for one phase of one fiscal year: once per agency, whoever pressed
+    it and in whichever of its chats; its reminders stop (`suppressed` in the ledger)."""
+
+    __tablename__ = "confirmation"
+    __table_args__ = (
+        UniqueConstraint(
+            "agency_id", "calendar", "phase_id", "fiscal_year", name="uq_confirmation_once"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agency.id", ondelete="CASCADE", name="fk_confirmation_agency_id")
+    )
+    calendar: Mapped[str] = mapped_column(String(100))
+    phase_id: Mapped[str] = mapped_column(String(100))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

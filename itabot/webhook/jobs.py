@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # The console's Verify button (and old-style test deliveries) carry these; replying is pointless.
 DUMMY_REPLY_TOKENS = frozenset({"0" * 32, "f" * 32})
-HANDLED_TYPES = frozenset({"message", "follow", "unfollow", "join", "leave"})
+HANDLED_TYPES = frozenset({"message", "postback", "follow", "unfollow", "join", "leave"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Job:
     text: str | None = None
     mentions_bot: bool = False
     redelivery: bool = False
+    postback_data: str | None = None  # a postback event's data ("✓ ทำแล้ว", "ยกเลิก")
 
 
 def _source(event: Event) -> tuple[str | None, str | None, str | None]:
@@ -76,11 +77,19 @@ def to_job(event: Event) -> Job | None:
         text=message.text if isinstance(message, TextMessageContent) else None,
         mentions_bot=_mentions_bot(message),
         redelivery=bool(getattr(getattr(event, "delivery_context", None), "is_redelivery", False)),
+        postback_data=_postback_data(getattr(getattr(event, "postback", None), "data", None)),
     )
 
 
+def _postback_data(data: Any) -> str | None:
+    """LINE allows 300 characters; anything else is not one of our buttons (kept short for
+    the refusal, which needs no more)."""
+    return data[:400] if isinstance(data, str) else None
+
+
 def needs_handling(job: Job) -> bool:
-    """Text messages and the chat's life-cycle events; everything else is recorded and left."""
+    """Text messages, postbacks and the chat's life-cycle events; everything else is recorded
+    and left."""
     if job.event_type == "message":
         return job.text is not None
     return job.event_type in HANDLED_TYPES
@@ -122,6 +131,9 @@ def job_from_raw(raw: Any) -> Job | None:
         mentions_bot=isinstance(mentionees, list)
         and any(isinstance(m, dict) and m.get("isSelf") is True for m in mentionees),
         redelivery=isinstance(context, dict) and context.get("isRedelivery") is True,
+        postback_data=_postback_data(
+            raw.get("postback", {}).get("data") if isinstance(raw.get("postback"), dict) else None
+        ),
     )
 
 

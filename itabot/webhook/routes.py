@@ -193,6 +193,21 @@ def _answer_text(rt: WebhookRuntime, job: Job) -> list:
     return answer_to_messages(answer) if _reply_is_wanted(answer, job) else []
 
 
+def _postback(rt: WebhookRuntime, job: Job) -> list:
+    """A button pressed ("✓ ทำแล้ว", "ยกเลิก"): answered by reply, like a question."""
+    from itabot.router import handle_postback
+
+    answer = handle_postback(
+        job.postback_data,
+        services=rt.services,
+        now=rt.clock(),
+        user_id=job.user_id,
+        chat_id=job.chat_id,
+        chat_type=job.chat_type,
+    )
+    return answer_to_messages(answer)
+
+
 def _greet(rt: WebhookRuntime, job: Job) -> list:
     from itabot.conversation.replies import EXAMPLE_QUESTIONS, QUICK_REPLIES
 
@@ -210,6 +225,7 @@ def _farewell(rt: WebhookRuntime, job: Job) -> list:
 
 _HANDLERS: dict[str, Callable[[WebhookRuntime, Job], list]] = {
     "message": _answer_text,
+    "postback": _postback,
     "follow": _greet,
     "join": _greet,
     "unfollow": _farewell,
