@@ -129,7 +129,8 @@ def test_the_quota_line_reports_decides_and_admins_hear_once(
     fake_line.member_counts[GROUP] = 30
     first = send(line_settings, gateway, calendars)
     second = send(line_settings, gateway, calendars, bkk(2026, 6, 23, 9, 0))
-    assert (first.over_quota, first.quota_notice, second.quota_notice) == (1, True, False)
+    # The month plan cannot pay for the group: dropped (never sent), the admins told once.
+    assert (first.dropped, first.over_quota, second.dropped) == (2, 0, 0)
     [notice] = fake_line.pushes
     assert notice.json["to"] == ADMIN
     assert "โควตาข้อความ LINE" in notice.messages[0]["text"]

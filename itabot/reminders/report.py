@@ -17,6 +17,7 @@ class DispatchReport:
     due: int = 0  # reminders the planner found due now
     claimed: int = 0  # … newly claimed in the ledger by this dispatch
     already_claimed: int = 0  # … already in the ledger (sent earlier, or another dispatcher)
+    dropped: int = 0  # dropped by the month plan (LINE quota): never sent
     skipped: int = 0  # larger offsets recorded as skipped (their day went by unsent)
     pushes_created: int = 0
     sent: int = 0  # LINE accepted (200)
@@ -44,6 +45,7 @@ class DispatchReport:
             (
                 self.pushes_created,
                 self.skipped,
+                self.dropped,
                 self.sent,
                 self.duplicates,
                 self.failed,
@@ -56,7 +58,7 @@ class DispatchReport:
     def summary(self) -> str:
         return (
             f"reminders due={self.due} new={self.claimed} already={self.already_claimed} "
-            f"skipped={self.skipped} | pushes created={self.pushes_created} sent={self.sent} "
+            f"skipped={self.skipped} dropped={self.dropped} | pushes created={self.pushes_created} sent={self.sent} "
             f"duplicates={self.duplicates} failed={self.failed} retry_later={self.retry_later} "
             f"expired={self.expired} over_quota={self.over_quota}"
         )
