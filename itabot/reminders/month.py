@@ -17,9 +17,11 @@ plan"): each reminder has a value —
 1. an earlier offset (7, 3 …) whose closing is heard on another kept day too;
 
 within a rank a national closing outranks a province's, which outranks an agency's own plan,
-and a smaller offset outranks a larger one. A chat-day is worth its most valuable reminder;
+and a smaller offset outranks a larger one (the day before and the day of are worth the same).
+A chat-day is worth its most valuable reminder;
 while the month costs more than the budget the least valuable chat-day is dropped (ties: the
-one carrying fewer reminders, so closings gather in one push; then the later day). Values are
+one carrying fewer reminders, so closings gather in one push; then the later day: the day
+before leaves time to act). Values are
 re-read as days are dropped (a closing's last reminder becomes rank 3), so of a province
 closing's day-before and day-of the one sharing a push with other closings is the one kept.
 """
@@ -136,7 +138,7 @@ def _value(p: Planned, kept_of_closing: int) -> tuple[int, int, int]:
         rank = 3
     else:
         rank = 2 if p.near else 1
-    return (rank, SCOPE_RANK.get(p.phase.scope, 0), -p.offset_days)
+    return (rank, SCOPE_RANK.get(p.phase.scope, 0), 0 if p.near else -p.offset_days)
 
 
 def fit(
