@@ -34,7 +34,7 @@ from itabot.admin.core import (
     split_sub,
     visible,
 )
-from itabot.admin.info import cmd_help, cmd_whoami
+from itabot.admin.info import cmd_help, cmd_quota, cmd_whoami
 from itabot.admin.remind import (
     cmd_remind_days,
     cmd_remind_off,
@@ -58,6 +58,7 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
         "*": Spec(cmd_agency_usage),
     },
     "bind": Spec(cmd_bind),
+    "quota": Spec(cmd_quota),
     "unbind": Spec(cmd_unbind),
     "admin": {
         "add": Spec(cmd_admin_add),
@@ -88,6 +89,7 @@ ALIASES = {
     "ผู้ดูแล": "admin",
     "เตือน": "remind",
     "reminder": "remind",
+    "โควตา": "quota",
 }
 SUB_ALIASES = {
     "เพิ่ม": "add",

@@ -1,0 +1,82 @@
+"""The month plan end to end: a LINE that enforces its monthly quota (429 when a push would
+exceed it), 20 groups of 8 in Surin, a dispatch at 08:31 on every day of June 2569 (real
+FY2569 calendars, a real database: SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from itabot.admin.commands import execute
+from itabot.calendars.thai_dates import BANGKOK
+from itabot.line.client import PushOutcome, PushResult
+from itabot.reminders.dispatch import dispatch
+from itabot.reminders.planner import reminder_phases
+from itabot.storage import db
+from tests.conftest import bkk
+from tests.test_reminder_support import SURIN_LOCAL, FakeGateway, bind_chat, ledger
+
+ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
+GROUPS = [f"Cquota{i:027d}" for i in range(20)]
+
+
+@dataclass
+class MeteredLine(FakeGateway):
+    """LINE with a monthly quota: a push costs one message per member; one that would exceed
+    the month is refused with 429 (RETRY_LATER), as LINE does."""
+
+    monthly: int = 1500
+    used: int = 0
+    refused: int = 0
+
+    def quota_remaining(self) -> int | None:
+        return self.monthly - self.used
+
+    def push(self, to: str, messages: list, *, retry_key: str) -> PushResult:
+        cost = self.members.get(to, 1)
+        with self.lock:
+            if retry_key not in self.accepted and self.used + cost > self.monthly:
+                self.refused += 1
+                return PushResult(PushOutcome.RETRY_LATER, 429, 1, "quota exceeded")
+            if retry_key not in self.accepted:
+                self.used += cost
+        return super().push(to, messages, retry_key=retry_key)
+
+
+def test_june_2569_every_group_hears_each_closing_and_the_itas_closing_twice(settings, calendars):
+    url = settings.database_url
+    for g in GROUPS:
+        bind_chat(url, g)
+    line = MeteredLine(members=dict.fromkeys(GROUPS, 8))
+    day = date(2026, 6, 1)
+    while day.month == 6:
+        report = dispatch(url, line, calendars, settings, bkk(2026, 6, day.day, 8, 31), "w")
+        assert report.over_quota == 0 and report.failed == 0
+        day += timedelta(days=1)
+    assert line.refused == 0 and line.used <= 1500
+    sent: dict[tuple[str, str], set[int]] = {}
+    for row in ledger(url):
+        if row.status == "sent":
+            sent.setdefault((row.chat_id, row.phase), set()).add(row.offset_days)
+    june = [
+        p
+        for p in reminder_phases(calendars, "สุรินทร์", SURIN_LOCAL)
+        if p.closing.astimezone(BANGKOK).month == 6 and p.closing.year == 2026
+    ]
+    assert any(p.scope == "national" for p in june) and len(june) >= 4
+    for g in GROUPS:
+        for p in june:
+            offsets = sent.get((g, p.key), set())
+            assert offsets & {0, 1}, (g, p.key, offsets)
+            if p.scope == "national":
+                assert {0, 1} <= offsets, (g, p.key, offsets)
+    dropped = {r for r in ledger(url) if r.status == "dropped"}
+    assert dropped and all(r.offset_days >= 1 for r in dropped)
+    notices = [to for to, _k, _m in line.calls if to == ADMIN]
+    assert 1 <= len(notices) <= 3  # the forecast, once per material change
+
+    with db.session_scope(url) as session:
+        answer = execute(
+            session, settings, "/quota", now=bkk(2026, 6, 30, 12), user_id=ADMIN, chat=None
+        )
+    assert "โควตา" in answer.text and "งดส่ง" in answer.text and len(answer.text) <= 5000
