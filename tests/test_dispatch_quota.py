@@ -80,3 +80,43 @@ def test_june_2569_every_group_hears_each_closing_and_the_itas_closing_twice(set
             session, settings, "/quota", now=bkk(2026, 6, 30, 12), user_id=ADMIN, chat=None
         )
     assert "โควตา" in answer.text and "งดส่ง" in answer.text and len(answer.text) <= 5000
+
+
+def test_a_dropped_reminder_is_never_sent_even_when_quota_comes_later(settings, calendars):
+    url = settings.database_url
+    bind_chat(url, GROUPS[0])
+    line = MeteredLine(monthly=20, members={GROUPS[0]: 8})  # 17 after the reserve: two pushes
+    seven_days_before = bkk(2026, 6, 23, 8, 31)
+    first = dispatch(url, line, calendars, settings, seven_days_before, "w")
+    assert (first.dropped, first.sent) == (2, 0)  # kept for the day before and the day of
+    line.monthly = 10_000  # the admin bought more
+    again = dispatch(url, line, calendars, settings, seven_days_before + timedelta(hours=1), "w")
+    assert (again.pushes_created, again.dropped, again.sent) == (0, 0, 0)
+    statuses = {(r.offset_days, r.status) for r in ledger(url)}
+    assert statuses == {(7, "dropped")}
+    later = dispatch(url, line, calendars, settings, bkk(2026, 6, 27, 8, 31), "w")
+    assert later.sent == 1 and later.dropped == 0  # the quota grew: the plan keeps 3 days too
+
+
+def test_the_admins_hear_the_forecast_once_however_many_dispatches(settings, calendars):
+    url = settings.database_url
+    for g in GROUPS[:3]:
+        bind_chat(url, g)
+    line = MeteredLine(monthly=60, members=dict.fromkeys(GROUPS, 8))
+    for hour in (8, 9, 10):
+        dispatch(url, line, calendars, settings, bkk(2026, 6, 23, hour, 31), "w")
+    assert [to for to, _k, _m in line.calls if to == ADMIN] == [ADMIN]
+    [(_to, _key, [notice])] = [c for c in line.calls if c[0] == ADMIN]
+    assert "ส่งครบทุกการเตือนต้องใช้" in notice.text and "งดส่ง" in notice.text
+
+
+def test_quota_is_for_admins_and_says_when_there_is_no_plan(settings):
+    with db.session_scope(settings.database_url) as session:
+        refused = execute(
+            session, settings, "/quota", now=bkk(2026, 6, 1, 9), user_id="U" + "9" * 32, chat=None
+        )
+        empty = execute(
+            session, settings, "/โควตา", now=bkk(2026, 6, 1, 9), user_id=ADMIN, chat=None
+        )
+    assert refused.extra["outcome"] == "refused"
+    assert "ยังไม่มีแผน" in empty.text
