@@ -29,7 +29,7 @@ from itabot.reminders.ledger import _ledger_row, ledger_keys, load_chats
 from itabot.reminders.month import MonthPlan, candidates, fit
 from itabot.reminders.planner import DueReminder, ReminderDefaults
 from itabot.reminders.report import DispatchReport
-from itabot.reminders.sender import MemberCounts, RateLimiter, line_for_sending
+from itabot.reminders.sender import MAX_IN_FLIGHT, MemberCounts, RateLimiter, line_for_sending
 from itabot.reminders.tables import REMINDER, _utc
 from itabot.storage import db
 from itabot.storage.models import QuotaNotice
@@ -37,7 +37,7 @@ from itabot.storage.models import QuotaNotice
 log = logging.getLogger(__name__)
 
 NOTICES_PER_ADMIN = 3  # kept back each month: the over-quota notice and two forecasts
-COUNTS_IN_FLIGHT = 64
+COUNTS_IN_FLIGHT = MAX_IN_FLIGHT  # as the sender: LINE at 100 ms needs hundreds in flight
 
 
 async def _ask_line(gateway: LineGateway, chats: Sequence, counts: MemberCounts) -> int | None:
