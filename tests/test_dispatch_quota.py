@@ -120,3 +120,19 @@ def test_quota_is_for_admins_and_says_when_there_is_no_plan(settings):
         )
     assert refused.extra["outcome"] == "refused"
     assert "ยังไม่มีแผน" in empty.text
+
+
+def test_new_bindings_change_the_plan_and_the_admins_hear_the_new_forecast(settings, calendars):
+    url = settings.database_url
+    bind_chat(url, GROUPS[0])
+    line = MeteredLine(monthly=30, members=dict.fromkeys(GROUPS, 8))  # 27 after the reserve
+    dispatch(url, line, calendars, settings, bkk(2026, 6, 23, 8, 31), "w")
+    assert [c[0] for c in line.calls if c[0] == ADMIN] == [ADMIN]  # 7-day dropped: told
+    for g in GROUPS[1:4]:
+        bind_chat(url, g)  # four groups cannot all hear the 30 June closing on 26 messages
+    dispatch(url, line, calendars, settings, bkk(2026, 6, 23, 9, 31), "w")
+    notices = [ms[0].text for to, _k, ms in line.calls if to == ADMIN]
+    assert len(notices) == 2 and "ไม่ได้รับการเตือน" in notices[1]
+    dispatch(url, line, calendars, settings, bkk(2026, 6, 23, 10, 31), "w")
+    assert len([c for c in line.calls if c[0] == ADMIN]) == 2  # nothing new: not told again
+    assert line.refused == 0
