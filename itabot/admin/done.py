@@ -208,14 +208,8 @@ def confirm(
     insert = db.insert_for(session.get_bind().dialect.name)(Confirmation.__table__).values(values)
     returning = insert.on_conflict_do_nothing().returning(Confirmation.__table__.c.id)
     fresh = session.execute(returning).first() is not None  # rowcount is unreliable here
-    row = session.scalars(
-        select(Confirmation).where(
-            Confirmation.agency_id == agency.id,
-            Confirmation.calendar == phase.calendar,
-            Confirmation.phase_id == phase.id,
-            Confirmation.fiscal_year == phase.fiscal_year,
-        )
-    ).one()
+    row = _confirmation_of(session, agency, phase)
+    assert row is not None  # inserted just now, or by the press before
     undo = postback_data(secret, "undo", phase)
     buttons = ((UNDO_LABEL, undo),) if undo else ()
     if fresh:
@@ -234,14 +228,8 @@ def confirm(
     return Outcome(text, "ok", buttons)
 
 
-def undo(
-    session: Session,
-    settings_admin: bool,
-    agency: Agency,
-    phase: Phase,
-    user_id: str | None,
-) -> Outcome:
-    row = session.scalars(
+def _confirmation_of(session: Session, agency: Agency, phase: Phase) -> Confirmation | None:
+    return session.scalars(
         select(Confirmation).where(
             Confirmation.agency_id == agency.id,
             Confirmation.calendar == phase.calendar,
@@ -249,6 +237,16 @@ def undo(
             Confirmation.fiscal_year == phase.fiscal_year,
         )
     ).one_or_none()
+
+
+def undo(
+    session: Session,
+    settings_admin: bool,
+    agency: Agency,
+    phase: Phase,
+    user_id: str | None,
+) -> Outcome:
+    row = _confirmation_of(session, agency, phase)
     if row is None:
         return Outcome(f"ขั้นตอนนี้ยังไม่ได้ยืนยัน: {phase_name(phase)} (ไม่มีอะไรต้องยกเลิก)", "invalid")
     if not settings_admin and (not user_id or row.confirmed_by != user_id):
