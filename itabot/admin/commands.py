@@ -44,6 +44,7 @@ from itabot.admin.remind import (
     cmd_remind_time,
     cmd_remind_usage,
 )
+from itabot.admin.status import cmd_status
 from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
@@ -61,6 +62,7 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
     },
     "done": Spec(cmd_done, admin=False),
     "undone": Spec(cmd_undone, admin=False),
+    "status": Spec(cmd_status),
     "bind": Spec(cmd_bind),
     "unbind": Spec(cmd_unbind),
     "admin": {
@@ -95,6 +97,7 @@ ALIASES = {
     "ทำแล้ว": "done",
     "เสร็จแล้ว": "done",
     "ยกเลิกทำแล้ว": "undone",
+    "สถานะ": "status",
 }
 SUB_ALIASES = {
     "เพิ่ม": "add",
