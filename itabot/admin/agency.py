@@ -118,7 +118,7 @@ def _province_token(args: str) -> str:
     return tokens[0] if tokens else ""
 
 
-def _unknown_province(written: str, example: str) -> Reply:
+def unknown_province(written: str, example: str) -> Reply:
     shown = visible(clean_text(written), 40)
     close = suggest_province(written)
     if close:
@@ -226,7 +226,7 @@ def cmd_agency_add(cmd: Command, args: str) -> Reply:
         return _usage("agency add", "ต้องระบุจังหวัดและชื่อหน่วยงาน")
     province, rest = split_province_first(args, glued=True)
     if province is None:
-        return _unknown_province(_province_token(args), "/agency add {province} อบต.ตัวอย่าง")
+        return unknown_province(_province_token(args), "/agency add {province} อบต.ตัวอย่าง")
     if not rest:
         return _usage("agency add", f"ต้องระบุชื่อหน่วยงานต่อจากจังหวัด{province}")
     lines = [line for line in re.split(r"[\r\n]+", rest) if line.strip()]
@@ -340,7 +340,7 @@ def cmd_agency_list(cmd: Command, args: str) -> Reply:
     if tokens:
         province = resolve_province(" ".join(tokens))
         if province is None:
-            return _unknown_province(_province_token(" ".join(tokens)), "/agency list {province}")
+            return unknown_province(_province_token(" ".join(tokens)), "/agency list {province}")
     bound = (
         select(Chat.agency_id, func.count().label("n"))
         .where(Chat.agency_id.is_not(None))

@@ -148,7 +148,7 @@ def confirmations_of(session: Session, agency_id: int) -> dict[tuple[str, str, i
     return {(c.calendar, c.phase_id, c.fiscal_year): c for c in rows}
 
 
-def _key(phase: Phase) -> tuple[str, str, int]:
+def confirmation_key(phase: Phase) -> tuple[str, str, int]:
     return (phase.calendar, phase.id, phase.fiscal_year)
 
 
@@ -264,7 +264,7 @@ def _phase_for(
 ) -> Phase | str:
     """The agency's open phase the button names, or why not (Thai)."""
     for phase in agency_phases(calendars, agency):
-        if _key(phase) == (pressed.calendar, pressed.phase_id, pressed.fiscal_year):
+        if confirmation_key(phase) == (pressed.calendar, pressed.phase_id, pressed.fiscal_year):
             if phase.closing is None or phase.closing <= now:
                 return f"ขั้นตอนนี้ปิดไปแล้ว: {phase_name(phase)} ({closing_short(phase)}) จึงไม่มีการบันทึก"
             return phase
@@ -303,7 +303,7 @@ def press(
 # --- by text: /done, /undone ------------------------------------------------------------------
 
 
-def _matches(phase: Phase, words: str) -> bool:
+def phase_matches(phase: Phase, words: str) -> bool:
     from itabot.reminders.messages import tool_label
 
     needle = words.casefold().replace(" ", "")
@@ -316,11 +316,11 @@ def _matches(phase: Phase, words: str) -> bool:
 def _choose(phases: Sequence[Phase], words: str) -> Phase | None:
     """The nearest phase of that tool or title: an exact tool first, then a title containing it."""
     exact = [p for p in phases if (p.tool or "").casefold() == words.casefold().replace(" ", "")]
-    found = exact or [p for p in phases if _matches(p, words)]
+    found = exact or [p for p in phases if phase_matches(p, words)]
     return found[0] if found else None
 
 
-def _calendars(cmd: Command) -> Calendars:
+def command_calendars(cmd: Command) -> Calendars:
     """The process's calendars (the router hands them over); loaded here only for a caller
     that has none, e.g. a test calling `execute` directly."""
     return cmd.calendars or Calendars.load(cmd.settings.schedules_dir)
@@ -330,12 +330,12 @@ def cmd_done(cmd: Command, args: str) -> Reply:
     agency = cmd.chat.agency if cmd.chat is not None and cmd.chat.active else None
     if agency is None:
         return Reply(NOT_BOUND, "invalid", "not bound")
-    calendars = _calendars(cmd)
+    calendars = command_calendars(cmd)
     secret = cmd.settings.line_channel_secret
     phases = open_phases(calendars, agency, cmd.now)
     confirmed = confirmations_of(cmd.session, agency.id)
     if not args:
-        todo = [p for p in phases if _key(p) not in confirmed]
+        todo = [p for p in phases if confirmation_key(p) not in confirmed]
         if not todo:
             return Reply(f"{agency.name}: ไม่มีขั้นตอนที่รอยืนยันตอนนี้", "ok")
         lines = [f"ขั้นตอนที่ {agency.name} ยืนยันว่าทำแล้วได้ตอนนี้ (กดปุ่มด้านล่าง หรือพิมพ์ /done OIT):"]
@@ -363,7 +363,11 @@ def cmd_undone(cmd: Command, args: str) -> Reply:
     if agency is None:
         return Reply(NOT_BOUND, "invalid", "not bound")
     confirmed = confirmations_of(cmd.session, agency.id)
-    phases = [p for p in open_phases(_calendars(cmd), agency, cmd.now) if _key(p) in confirmed]
+    phases = [
+        p
+        for p in open_phases(command_calendars(cmd), agency, cmd.now)
+        if confirmation_key(p) in confirmed
+    ]
     if not phases:
         return Reply(f"{agency.name}: ไม่มีขั้นตอนที่ยืนยันไว้และยังไม่ปิด", "invalid", "nothing")
     phase = _choose(phases, args) if args else (phases[0] if len(phases) == 1 else None)

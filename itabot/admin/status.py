@@ -14,9 +14,16 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from itabot.admin.agency import _unknown_province, split_province_last
+from itabot.admin.agency import split_province_last, unknown_province
 from itabot.admin.core import Command, Reply, visible
-from itabot.admin.done import NACC_OWN, _calendars, _key, _matches, open_phases, phase_name
+from itabot.admin.done import (
+    NACC_OWN,
+    command_calendars,
+    confirmation_key,
+    open_phases,
+    phase_matches,
+    phase_name,
+)
 from itabot.calendars.model import Phase
 from itabot.calendars.names import clean_text, resolve_province, suggest_province
 from itabot.calendars.thai_dates import BANGKOK, fiscal_year_bounds, fiscal_year_of
@@ -61,14 +68,14 @@ def _closings(
     cmd: Command, agencies: list[Agency], now: datetime
 ) -> dict[tuple[str, str, int], _Closing]:
     """Every open phase of the fiscal year an agency must act on, soonest first."""
-    calendars = _calendars(cmd)
+    calendars = command_calendars(cmd)
     _first, last = fiscal_year_bounds(fiscal_year_of(now.astimezone(BANGKOK).date()))
     found: dict[tuple[str, str, int], _Closing] = {}
     for agency in agencies:
         for phase in open_phases(calendars, agency, now):
             if phase.tool in NACC_OWN or phase.closing.astimezone(BANGKOK).date() > last:
                 continue
-            found.setdefault(_key(phase), _Closing(phase)).agencies.append(agency)
+            found.setdefault(confirmation_key(phase), _Closing(phase)).agencies.append(agency)
     ordered = sorted(found.items(), key=lambda kv: kv[1].phase.closing)
     return dict(ordered)
 
@@ -77,7 +84,7 @@ def _named(closings: list[_Closing], words: str) -> list[_Closing]:
     """An exact tool first (`OIT` is not `OIT ชี้แจงเพิ่มเติม`), then a tool label or title."""
     needle = words.casefold().replace(" ", "")
     exact = [c for c in closings if (c.phase.tool or "").casefold() == needle]
-    return exact or [c for c in closings if _matches(c.phase, words)]
+    return exact or [c for c in closings if phase_matches(c.phase, words)]
 
 
 def _not_found(words: str, closings: list[_Closing]) -> Reply:
@@ -100,7 +107,7 @@ def _not_found(words: str, closings: list[_Closing]) -> Reply:
 
 
 def _bad_province(written: str, example: str) -> Reply:
-    reply = _unknown_province(written, example)
+    reply = unknown_province(written, example)
     return Reply(f"{reply.text}\n{HOW_TO_NAME}", "invalid", reply.detail)
 
 
@@ -110,7 +117,7 @@ def _sections(
     sections = []
     for closing in closings:
         phase = closing.phase
-        waiting = [a for a in closing.agencies if (a.id, _key(phase)) not in confirmed]
+        waiting = [a for a in closing.agencies if (a.id, confirmation_key(phase)) not in confirmed]
         total = len(closing.agencies)
         head = f"📌 {phase_name(phase)} — {closing_short(phase)} ({countdown(now, phase.closing)})"
         head = head if len(head) <= MAX_HEADING else head[: MAX_HEADING - 1] + "…"
