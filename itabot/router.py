@@ -163,55 +163,56 @@ def handle_message(
         "province": province,
         "agency": agency,
     }
-    if chat_id or user_id:
-        try:
-            with session_scope(settings.database_url) as session:
-                ctx = resolve_context(session, settings, **asked)
-        except SQLAlchemyError:
-            log.warning(
-                "chat %s: database unavailable, answering without its binding",
-                chat_id,
-                exc_info=True,
-            )
-            ctx = Context(**asked)
-    else:
+    if not (chat_id or user_id):
         ctx = Context(now=now, province=province, agency=agency)
-    answer = answer_question(text, ctx, services.calendars)
-    if ctx.agency and ctx.chat_id and answer.phases:
-        answer = _with_done(answer, ctx, services)
-    return answer
+        return answer_question(text, ctx, services.calendars)
+    try:
+        with session_scope(settings.database_url) as session:
+            ctx = resolve_context(session, settings, **asked)
+            answer = answer_question(text, ctx, services.calendars)
+            if ctx.agency and ctx.chat_id and answer.phases:
+                answer = _with_done(session, answer, ctx, services)
+            return answer
+    except SQLAlchemyError:
+        log.warning(
+            "chat %s: database unavailable, answering without its binding",
+            chat_id,
+            exc_info=True,
+        )
+    return answer_question(text, Context(**asked), services.calendars)
 
 
-def _with_done(answer: Answer, ctx: Context, services: Services) -> Answer:
+def _with_done(session: Session, answer: Answer, ctx: Context, services: Services) -> Answer:
     """In a bound chat, the cards of phases its agency must act on get "✓ ทำแล้ว", or
-    "✓ ยืนยันแล้ว" with who and when; the text says the latter too. Without the database the
-    answer goes out as it was (the button is a convenience; the dates are the answer)."""
+    "✓ ยืนยันแล้ว" with who and when; the text says the latter too. Read in the session that
+    read the chat's binding (one transaction per question). If the confirmations cannot be read
+    the answer goes out as it was (the button is a convenience; the dates are the answer)."""
     secret = services.settings.line_channel_secret
     try:
-        with session_scope(services.settings.database_url) as session:
-            agency = session.scalars(
-                select(Agency).where(Agency.province == ctx.province, Agency.name == ctx.agency)
-            ).first()
-            if agency is None:
-                return answer
-            mine = {p.key for p in done.open_phases(services.calendars, agency, ctx.now)}
-            if not mine.intersection(p.key for p in answer.phases):
-                return answer
-            confirmed = done.confirmations_of(session, agency.id)
-            marks, notes = [], []
-            for phase in answer.phases:
-                if phase.key not in mine:
-                    continue
-                row = confirmed.get((phase.calendar, phase.id, phase.fiscal_year))
-                if row is not None:
-                    note = done.confirmed_note(row)
-                    marks.append((phase.key, None, note))
-                    notes.append(f"{phase.title}: {note}")
-                else:
-                    marks.append((phase.key, done.postback_data(secret, "done", phase), None))
+        agency = session.scalars(
+            select(Agency).where(Agency.province == ctx.province, Agency.name == ctx.agency)
+        ).first()
+        if agency is None:
+            return answer
+        mine = {p.key for p in done.open_phases(services.calendars, agency, ctx.now)}
+        if not mine.intersection(p.key for p in answer.phases):
+            return answer
+        confirmed = done.confirmations_of(session, agency.id)
     except SQLAlchemyError:
+        session.rollback()  # the binding's reads are done; nothing written is lost
         log.warning("chat %s: confirmations unreadable, answering without", ctx.chat_id)
         return answer
+    marks, notes = [], []
+    for phase in answer.phases:
+        if phase.key not in mine:
+            continue
+        row = confirmed.get(done.confirmation_key(phase))
+        if row is not None:
+            note = done.confirmed_note(row)
+            marks.append((phase.key, None, note))
+            notes.append(f"{phase.title}: {note}")
+        else:
+            marks.append((phase.key, done.postback_data(secret, "done", phase), None))
     text = "\n".join([answer.text, *notes])
     return replace(answer, text=text, done=tuple(marks))
 

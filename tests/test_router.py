@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from itabot import router
 from itabot.config import Settings
@@ -174,3 +175,28 @@ def test_a_question_in_a_chat_the_bot_left_reactivates_it_with_its_binding(servi
     assert heard[-1].province == "สุรินทร์"
     with db.session_scope(services.settings.database_url) as session:
         assert session.get(Chat, GROUP).active is True
+
+
+def test_a_bound_question_is_answered_in_one_session_with_its_done_buttons(services, monkeypatch):
+    """The binding, the agency and its confirmations are read in one transaction per question;
+    when the confirmations cannot be read the answer still goes out, bound, without buttons."""
+    bind_group_to_surin(services)
+    opened = []
+    real_scope = router.session_scope
+
+    def counted(url):
+        opened.append(url)
+        return real_scope(url)
+
+    monkeypatch.setattr(router, "session_scope", counted)
+    answer = say(services, "OIT ปิดวันไหน")
+    assert len(opened) == 1
+    assert answer.done  # the agency must act on OIT: its cards carry "✓ ทำแล้ว"
+    assert "สุรินทร์" in answer.text
+
+    def unreadable(session, agency_id):
+        raise OperationalError("SELECT", {}, Exception("no such table: confirmation"))
+
+    monkeypatch.setattr(router.done, "confirmations_of", unreadable)
+    answer = say(services, "OIT ปิดวันไหน")
+    assert answer.done == () and "สุรินทร์" in answer.text
