@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -319,6 +319,23 @@ def fake_line() -> Iterator[FakeLine]:
         yield fake
     finally:
         stop()
+
+
+SECRET = "test-channel-secret-SECRET"  # the channel secret the webhook tests sign with
+TOKEN = "test-channel-access-token-SECRET"
+
+
+@pytest.fixture
+def line_settings(settings, fake_line):
+    """A configured LINE channel pointed at the fake LINE, on the test's database (`settings`
+    from conftest). A module that needs other settings defines its own `line_settings`."""
+    return replace(
+        settings,
+        line_channel_secret=SECRET,
+        line_channel_access_token=TOKEN,
+        line_api_base_url=fake_line.base_url,
+        scheduler=False,
+    )
 
 
 # --- what LINE sends to the bot: signed webhook bodies ---------------------------------------

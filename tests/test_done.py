@@ -7,7 +7,6 @@ every clock injected."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -23,13 +22,11 @@ from itabot.storage import db
 from itabot.storage.models import Confirmation
 from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
-from tests.fakeline import callback_body, event, new_event_id, sign, source
+from tests.fakeline import SECRET, callback_body, event, new_event_id, sign, source
 from tests.test_reminder_support import FakeGateway, bind_chat, ledger
 
 pytest_plugins = ["tests.fakeline"]
 
-SECRET = "test-channel-secret-SECRET"
-TOKEN = "test-channel-access-token-SECRET"
 ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
 GROUP = "C" + "1" * 32  # อบต.ตาเมียง
 GROUP_2 = "C" + "2" * 32  # อบต.ตาเมียง, a second group
@@ -42,17 +39,6 @@ THREE_DAYS_BEFORE = bkk(2026, 6, 27, 8, 30)
 NOON_ISH = bkk(2026, 6, 23, 9, 0)
 OIT = "national-2569/oit-answer"
 IIT = "national-2569/iit"
-
-
-@pytest.fixture
-def line_settings(settings, fake_line):
-    return replace(
-        settings,
-        line_channel_secret=SECRET,
-        line_channel_access_token=TOKEN,
-        line_api_base_url=fake_line.base_url,
-        scheduler=False,
-    )
 
 
 @pytest.fixture

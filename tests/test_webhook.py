@@ -22,6 +22,8 @@ from itabot.webhook.events import sweep_stale_events
 from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import (
+    SECRET,
+    TOKEN,
     callback_body,
     event,
     new_event_id,
@@ -32,23 +34,10 @@ from tests.fakeline import (
 
 pytest_plugins = ["tests.fakeline"]
 
-SECRET = "test-channel-secret-SECRET"
-TOKEN = "test-channel-access-token-SECRET"
 REPLY = "/v2/bot/message/reply"
 GROUP = "C" + "a" * 32
 ROOM = "R" + "b" * 32
 USER = "U" + "c" * 32
-
-
-@pytest.fixture
-def line_settings(settings: Settings, fake_line) -> Settings:
-    return replace(
-        settings,
-        line_channel_secret=SECRET,
-        line_channel_access_token=TOKEN,
-        line_api_base_url=fake_line.base_url,
-        scheduler=False,
-    )
 
 
 @pytest.fixture

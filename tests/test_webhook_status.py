@@ -18,11 +18,18 @@ from itabot.webhook.events import record_events
 from itabot.webhook.jobs import Job
 from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
-from tests.fakeline import callback_body, new_event_id, post_signed, sign, source, text_event
+from tests.fakeline import (
+    SECRET,
+    callback_body,
+    new_event_id,
+    post_signed,
+    sign,
+    source,
+    text_event,
+)
 
 pytest_plugins = ["tests.fakeline"]
 
-SECRET = "test-channel-secret-SECRET"
 ADMIN = "Uadmin0000000000000000000000000001"
 STAFF = "U" + "1" * 32
 GROUP = "C" + "a" * 32
