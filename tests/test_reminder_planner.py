@@ -12,8 +12,8 @@ from itabot.calendars.thai_dates import BANGKOK
 from itabot.reminders.messages import plain_text, reminder_messages
 from itabot.reminders.planner import (
     ChatPlanInput,
+    PhaseIndex,
     ReminderDefaults,
-    _PhaseIndex,
     is_local_agency,
     plan,
     reminder_phases,
@@ -166,7 +166,7 @@ def test_the_agency_plan_applies_to_its_own_chats(calendars):
 def test_the_planners_fast_lookup_equals_calendars_applicable(calendars, province, agency):
     """plan() resolves calendars once per province; it must pick exactly what
     `Calendars.applicable` (via `reminder_phases`) picks, in the same order."""
-    index = _PhaseIndex(calendars)
+    index = PhaseIndex(calendars)
     fast = [
         p.key
         for p, _closing, _day in index.phases_for(

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from itabot.admin.core import Command, Reply, is_admin
 from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
-from itabot.calendars.wording import closing_short
+from itabot.calendars.wording import closing_short, tool_label
+from itabot.reminders.planner import ChatPlanInput, PhaseIndex
 from itabot.storage import db
 from itabot.storage.models import Agency, Chat, Confirmation
 
@@ -111,8 +112,6 @@ def done_text(text: str, calendars: Calendars) -> str | None:
 
 
 def _names(phase: Phase, words: str) -> bool:
-    from itabot.reminders.messages import tool_label
-
     needle = words.casefold().replace(" ", "")
     if needle in {(phase.tool or "").casefold(), tool_label(phase).casefold().replace(" ", "")}:
         return True
@@ -129,10 +128,8 @@ def agency_phases(calendars: Calendars, agency: Agency) -> list[Phase]:
     """The phases the agency must act on, by the planner's rule, soonest closing first.
     Asked on every answer in a bound chat: the planner's index (memoised per agency) is kept
     for the process's calendars."""
-    from itabot.reminders.planner import ChatPlanInput, _PhaseIndex
-
     if _INDEX[0] is not calendars:
-        _INDEX[:] = [calendars, _PhaseIndex(calendars)]
+        _INDEX[:] = [calendars, PhaseIndex(calendars)]
     plan_input = ChatPlanInput(
         chat_id="-", province=agency.province, agency_name=agency.name, agency_kind=agency.kind
     )
@@ -167,14 +164,10 @@ def confirmed_note(c: Confirmation) -> str:
 
 
 def phase_name(phase: Phase) -> str:
-    from itabot.reminders.messages import tool_label
-
     return f"{tool_label(phase)}: {phase.title}"
 
 
 def choice_label(phase: Phase) -> str:
-    from itabot.reminders.messages import tool_label
-
     day = phase.closing.astimezone(BANGKOK).date() if phase.closing else None
     label = f"✓ {tool_label(phase)} {format_date_short(day).rsplit(' ', 1)[0] if day else ''}"
     return label.strip()[:20]
@@ -304,8 +297,6 @@ def press(
 
 
 def phase_matches(phase: Phase, words: str) -> bool:
-    from itabot.reminders.messages import tool_label
-
     needle = words.casefold().replace(" ", "")
     hay = (phase.tool or "", tool_label(phase), phase.title, phase.key)
     return any(needle == h.casefold().replace(" ", "") for h in hay[:2]) or any(

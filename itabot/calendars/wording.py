@@ -17,6 +17,23 @@ from itabot.calendars.thai_dates import (
     thai_month_name,
 )
 
+# A tool's short name: a card's header, a notification line, a quick-reply chip.
+TOOL_LABELS: dict[str, str] = {
+    "registration": "ลงทะเบียน ITAS",
+    "IIT": "IIT",
+    "EIT": "EIT",
+    "OIT": "OIT",
+    "OIT-appeal": "OIT ชี้แจงเพิ่มเติม",
+    "OIT-check": "OIT ตรวจให้คะแนน",
+    "screening": "กลั่นกรอง IIT/EIT",
+    "processing": "ประมวลผล",
+    "results": "ประกาศผล",
+}
+
+
+def tool_label(phase: Phase) -> str:
+    return TOOL_LABELS.get(phase.tool or "", phase.tool or "ITA")
+
 
 def owner_label(phase: Phase) -> str:
     """Whose deadline it is: NACC's system, the province's, or the agency's own plan."""

@@ -26,6 +26,7 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
+from itabot.admin.done import postback_data
 from itabot.calendars.model import Phase
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
 from itabot.calendars.wording import (
@@ -33,7 +34,9 @@ from itabot.calendars.wording import (
     closing_time_text,
     countdown_days,
     owner_label,
+    tool_label,
 )
+from itabot.line.answer_messages import done_footer
 
 MAX_MESSAGES = 5
 MAX_BUBBLES = 12
@@ -41,17 +44,6 @@ MAX_ALT_TEXT = 1500
 MAX_TEXT = 5000
 TITLE_IN_ALT = 70  # characters of a phase title kept in one altText line
 
-TOOL_LABELS = {
-    "registration": "ลงทะเบียน ITAS",
-    "IIT": "IIT",
-    "EIT": "EIT",
-    "OIT": "OIT",
-    "OIT-appeal": "OIT ชี้แจงเพิ่มเติม",
-    "OIT-check": "OIT ตรวจให้คะแนน",
-    "screening": "กลั่นกรอง IIT/EIT",
-    "processing": "ประมวลผล",
-    "results": "ประกาศผล",
-}
 HEADER = "🔔 แจ้งเตือนกำหนดปิด ITA"
 _RED, _ORANGE, _BLUE, _GREY = "#D32F2F", "#EF6C00", "#1565C0", "#666666"
 
@@ -76,10 +68,6 @@ def countdown_text(phase: Phase, offset_days: int) -> str:
         clock = closing_time_text(phase)
         return f"วันนี้ ปิดเวลา {clock}" if clock else "วันนี้ วันสุดท้าย"
     return countdown_days(offset_days)
-
-
-def tool_label(phase: Phase) -> str:
-    return TOOL_LABELS.get(phase.tool or "", phase.tool or "ITA")
 
 
 def _whose(phase: Phase) -> str:
@@ -136,9 +124,6 @@ def _colour(offset_days: int) -> str:
 def reminder_bubble(phase: Phase, offset_days: int, secret: str = "") -> FlexBubble:
     """A card: the tool and whose deadline in the header, the title, the closing, the countdown,
     and "✓ ทำแล้ว" (a signed postback: pressed, the agency's reminders of it stop)."""
-    from itabot.admin.done import postback_data
-    from itabot.line.answer_messages import done_footer
-
     colour = _colour(offset_days)
     header = FlexBox(
         layout="vertical",

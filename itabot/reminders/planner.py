@@ -201,7 +201,7 @@ def _phase_order(p: Phase) -> tuple:
     return (p.closing, _SCOPE_ORDER.get(p.scope, 9))
 
 
-class _PhaseIndex:
+class PhaseIndex:
     """`reminder_phases` for one `plan` call, memoised per agency, with each phase's closing
     day as an ordinal. `Calendars.applicable(province, agency)` is national + the province's
     overlay + the agency's own plan; the first two are looked up once per province here, and
@@ -289,7 +289,7 @@ def plan(
     defaults = defaults or ReminderDefaults()
     now = now.astimezone(BANGKOK)
     today = now.date().toordinal()
-    index = _PhaseIndex(calendars)
+    index = PhaseIndex(calendars)
     out: list[DueReminder] = []
     for chat in chats:
         if not chat.receives_reminders:
