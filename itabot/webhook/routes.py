@@ -110,10 +110,10 @@ class WebhookRuntime:
         try:
             pool.submit(self._run, fn, args, chat)
         except RuntimeError:  # the pool is shutting down with the process
-            self._finished()
-            with self._idle:
-                for _ in self._chains.pop(chat, ()) if chat is not None else ():
-                    self._in_flight -= 1
+            with self._idle:  # this event, and any of its chat's queued behind it, are dropped
+                waiting = self._chains.pop(chat, ()) if chat is not None else ()
+                self._in_flight -= 1 + len(waiting)
+                self._idle.notify_all()
             return False
         return True
 
