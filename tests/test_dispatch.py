@@ -346,10 +346,23 @@ def test_a_push_whose_closing_passed_expires_unsent(settings, url, group):
 # --- the quota -------------------------------------------------------------------------------
 
 
+class SpentElsewhere(FakeGateway):
+    """The month plan saw `planned_with` messages left; by the send the OA's messages were
+    spent elsewhere (a broadcast from LINE OA Manager): the sender's own budget still holds."""
+
+    planned_with: int | None = 1000
+
+    def quota_remaining(self) -> int | None:
+        if self.planned_with is not None:
+            planned, self.planned_with = self.planned_with, None
+            return planned
+        return self.quota
+
+
 def test_when_the_quota_would_run_out_the_admins_are_told_once_and_reminders_wait(
     settings, calendars, url, group
 ):
-    line = FakeGateway(quota=10, members={GROUP: 30})
+    line = SpentElsewhere(quota=10, members={GROUP: 30})
     first = run(settings, calendars, line, SEVEN_DAYS_BEFORE)
     assert (first.sent, first.over_quota, first.quota_notice) == (0, 1, True)
     [(to, _key, [notice])] = line.calls
@@ -361,23 +374,31 @@ def test_when_the_quota_would_run_out_the_admins_are_told_once_and_reminders_wai
     assert (second.over_quota, second.quota_notice) == (1, False)
     assert len(line.calls) == 1  # told once
     with db.session_scope(url) as session:
-        assert session.scalars(select(QuotaNotice.month)).all() == ["2026-06"]
+        months = session.scalars(select(QuotaNotice.month)).all()
+        assert [m for m in months if not m.startswith("s")] == ["2026-06"]  # s…: /quota's
 
     line.quota = 100  # the admin bought more messages
     assert run(settings, calendars, line, SEVEN_DAYS_BEFORE + timedelta(hours=2)).sent == 1
 
 
-def test_pushes_the_quota_can_pay_for_go_out_the_rest_wait(settings, calendars, url):
+def test_a_small_month_is_kept_for_the_itas_closing_not_spent_on_the_seven_day_reminder(
+    settings, calendars, url
+):
     bind_chat(url, "Csmall")
     bind_chat(url, "Cbig")
-    line = FakeGateway(quota=10, members={"Csmall": 5, "Cbig": 30})
+    line = FakeGateway(quota=10, members={"Csmall": 5, "Cbig": 30})  # 7 after the reserve
     report = run(settings, calendars, line, SEVEN_DAYS_BEFORE, max_workers=1)
-    assert (report.sent, report.over_quota) == (1, 1)
-    assert [to for to, _k, _m in line.calls] == ["Csmall", ADMIN]
+    assert (report.sent, report.dropped, report.over_quota) == (0, 4, 0)
+    assert [to for to, _k, _m in line.calls] == [ADMIN]  # the forecast, once
+    assert phases_with(url, "dropped", 7) == IIT_AND_OIT
+    line.quota = 9  # the admin's notice spent one
+    on_the_day = run(settings, calendars, line, bkk(2026, 6, 30, 8, 31), max_workers=1)
+    assert (on_the_day.sent, on_the_day.over_quota) == (1, 0)
+    assert [to for to, _k, _m in line.calls] == [ADMIN, "Csmall"]
 
 
 def test_no_admin_can_be_told_it_is_logged(settings, calendars, url, group, caplog):
-    line = FakeGateway(quota=0)
+    line = SpentElsewhere(quota=0)
     with caplog.at_level(logging.ERROR, logger="itabot.reminders.dispatch"):
         report = run(settings, calendars, line, SEVEN_DAYS_BEFORE)
     assert (report.over_quota, report.quota_notice, line.calls) == (1, True, [])

@@ -129,7 +129,8 @@ def test_the_quota_line_reports_decides_and_admins_hear_once(
     fake_line.member_counts[GROUP] = 30
     first = send(line_settings, gateway, calendars)
     second = send(line_settings, gateway, calendars, bkk(2026, 6, 23, 9, 0))
-    assert (first.over_quota, first.quota_notice, second.quota_notice) == (1, True, False)
+    # The month plan cannot pay for the group: dropped (never sent), the admins told once.
+    assert (first.dropped, first.over_quota, second.dropped) == (2, 0, 0)
     [notice] = fake_line.pushes
     assert notice.json["to"] == ADMIN
     assert "โควตาข้อความ LINE" in notice.messages[0]["text"]
@@ -253,3 +254,18 @@ def test_a_push_line_does_not_answer_in_time_is_resent_with_its_key_and_delivere
     assert (later.duplicates, later.sent) == (1, 0)
     assert {c.retry_key for c in fake_line.calls(PUSH)} == {push.retry_key}
     assert len(fake_line.pushes) == 1  # one delivery
+
+
+def test_cli_plan_shows_the_month_plan_the_last_dispatch_made(
+    line_settings, fake_line, monkeypatch, capsys
+):
+    bind_chat(line_settings.database_url, GROUP)
+    for key, value in env_for(line_settings).items():
+        monkeypatch.setenv(key, value)
+    fake_line.quota = {"type": "limited", "value": 1000}
+    fake_line.member_counts[GROUP] = 8
+    assert cli_main(["reminders", "send", "--at", "2026-06-23T08:31"]) == 0
+    capsys.readouterr()
+    assert cli_main(["reminders", "plan", "--at", "2026-06-23T09:00"]) == 0
+    out = capsys.readouterr().out
+    assert "the month plan" in out and "ส่งครบทุกการเตือนต้องใช้ 32" in out

@@ -35,7 +35,7 @@ from itabot.admin.core import (
     visible,
 )
 from itabot.admin.done import cmd_done, cmd_undone
-from itabot.admin.info import cmd_help, cmd_whoami
+from itabot.admin.info import cmd_help, cmd_quota, cmd_whoami
 from itabot.admin.remind import (
     cmd_remind_days,
     cmd_remind_off,
@@ -64,6 +64,7 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
     "undone": Spec(cmd_undone, admin=False),
     "status": Spec(cmd_status),
     "bind": Spec(cmd_bind),
+    "quota": Spec(cmd_quota),
     "unbind": Spec(cmd_unbind),
     "admin": {
         "add": Spec(cmd_admin_add),
@@ -98,6 +99,7 @@ ALIASES = {
     "เสร็จแล้ว": "done",
     "ยกเลิกทำแล้ว": "undone",
     "สถานะ": "status",
+    "โควตา": "quota",
 }
 SUB_ALIASES = {
     "เพิ่ม": "add",

@@ -17,7 +17,8 @@ ADMIN_HELP = (
     "/remind days 7,3,1,0 — วันที่เตือนก่อนปิด\n"
     "/remind time 08:30 — เวลาเตือน\n"
     "/remind — ดูการตั้งค่าการเตือน\n"
-    "/status [OIT] [จังหวัด] — หน่วยงานที่ยังไม่ยืนยันว่าทำแล้ว ในแต่ละกำหนดปิด"
+    "/status [OIT] [จังหวัด] — หน่วยงานที่ยังไม่ยืนยันว่าทำแล้ว ในแต่ละกำหนดปิด\n"
+    "/quota — โควตาข้อความ LINE เดือนนี้: แผนส่งตามวัน และการเตือนที่งดส่ง"
 )
 
 
@@ -60,3 +61,18 @@ def cmd_help(cmd: Command, _args: str) -> Reply:
     if cmd.is_admin:
         parts.append(ADMIN_HELP)
     return Reply("\n\n".join(parts), quick_replies=(*EXAMPLE_QUESTIONS[:4], "/whoami"))
+
+
+def cmd_quota(cmd: Command, _args: str) -> Reply:
+    """The month as the dispatcher last planned it (a snapshot, not a call to LINE: a reply
+    must not wait on LINE's quota endpoints, and the plan is only remade when a push is due)."""
+    from itabot.reminders.budget import plan_text, read_snapshot
+
+    snap = read_snapshot(cmd.session, cmd.now)
+    if snap is None:
+        return Reply(
+            "เดือนนี้ยังไม่มีแผนการแจ้งเตือนตามโควตา (ยังไม่มีการเตือนที่ถึงกำหนด "
+            "หรือบัญชี LINE ไม่จำกัดจำนวนข้อความ)",
+            detail="no plan this month",
+        )
+    return Reply(plan_text(snap), detail=f"remaining={snap['remaining']}")

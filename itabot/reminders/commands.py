@@ -74,4 +74,10 @@ def cli_plan(at: datetime) -> int:
             skipped = f" skipping {[d for d, _ in r.skipped]}" if r.skipped else ""
             print(f"   {r.phase.key} fy{r.phase.fiscal_year} offset {r.offset_days}{skipped}")
         print(plain_text(reminder_messages(items)))
+    from itabot.reminders.budget import plan_text, read_snapshot
+
+    with sessions() as session:
+        snapshot = read_snapshot(session, at)
+    if snapshot is not None:
+        print(f"\n== the month plan as of {snapshot['at']} (LINE quota)\n{plan_text(snapshot)}")
     return 0

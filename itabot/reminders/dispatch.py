@@ -16,7 +16,10 @@ written *before* the side effect, and any number of dispatchers may run at once.
 Steps 2 and 3 overlap: the sender claims the next batch of chats when it has nothing left to
 lease, while the pushes of the last batch are still in flight.
 
-When the LINE quota runs out the admins are told once a month (`quota`).
+When LINE limits the month's messages, step 1 is followed by the month plan (`month`,
+`budget`): what the rest of the month cannot pay for is dropped, lowest value first, recorded
+as `dropped` in the ledger and never sent; the admins hear the forecast once per change. When
+the quota runs out anyway the admins are told once a month (`quota`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,16 @@ from itabot.calendars.model import Calendars
 from itabot.calendars.thai_dates import BANGKOK
 from itabot.config import Settings
 from itabot.line.client import LineGateway
-from itabot.reminders.ledger import claim_batches, plan_from_db, suppress_confirmed
+from itabot.reminders.budget import (
+    NOTICES_PER_ADMIN,
+    count_dropped_so_far,
+    month_plan_from_db,
+    notify_admins_of_plan,
+    record_dropped,
+    save_snapshot,
+)
+from itabot.reminders.ledger import claim_batches, ledger_keys, plan_from_db, suppress_confirmed
+from itabot.reminders.planner import DueReminder
 from itabot.reminders.quota import _notice_sent, admin_ids, month_of, notify_admins_of_quota
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.sender import (
@@ -93,6 +105,38 @@ def send_pending(
         log.warning("%d reminder push(es) left pending: LINE quota", report.over_quota)
 
 
+def within_the_month_plan(
+    sessions: sessionmaker[Session],
+    gateway: LineGateway,
+    calendars: Calendars,
+    settings: Settings,
+    now: datetime,
+    due: list[DueReminder],
+    report: DispatchReport,
+    counts: MemberCounts,
+) -> list[DueReminder]:
+    """The due reminders the month plan keeps; those it drops recorded as `dropped`. Planned
+    only when something new is due (the every-minute clock asks LINE nothing when idle)."""
+    with sessions() as session:
+        taken = ledger_keys(session, due)
+    fresh = [r for r in due if r.key not in taken]
+    if not fresh:
+        return due
+    admins = admin_ids(sessions, settings)
+    planned = month_plan_from_db(
+        sessions, gateway, calendars, settings, now, counts, NOTICES_PER_ADMIN * len(admins)
+    )
+    if planned is None:
+        return due
+    month, remaining = planned
+    snap = save_snapshot(sessions, month, remaining, now)
+    dropped = [r for r in fresh if not month.keeps(r.key)]
+    record_dropped(sessions, dropped, now, report)
+    count_dropped_so_far(sessions, month.month, report.dropped)
+    notify_admins_of_plan(sessions, gateway, admins, month, snap, now)
+    return [r for r in due if r.key in taken or month.keeps(r.key)]
+
+
 def dispatch(
     database: str | sessionmaker[Session],
     gateway: LineGateway,
@@ -115,6 +159,8 @@ def dispatch(
     due = plan_from_db(sessions, calendars, settings, now)
     report.due = len(due)
     due = suppress_confirmed(sessions, due, now, report)
+    counts = counts or MemberCounts()
+    due = within_the_month_plan(sessions, gateway, calendars, settings, now, due, report, counts)
     claims = claim_batches(sessions, due, now, report, settings.line_channel_secret)
     send_pending(
         sessions,

@@ -341,6 +341,36 @@ def claim_due(
         claim()
 
 
+def confirmed_phases(session: Session, chat_ids: Sequence[str]) -> set[tuple[str, str, str, int]]:
+    """(chat, calendar, phase, fiscal year) that the chat's agency confirmed done: no chat of
+    the agency hears that phase again, and the month plan does not pay for it."""
+    confirmed: set[tuple[str, str, str, int]] = set()
+    for ids in _chunks(sorted(set(chat_ids))):
+        stmt = (
+            select(Chat.id, Confirmation.calendar, Confirmation.phase_id, Confirmation.fiscal_year)
+            .join(Confirmation, Confirmation.agency_id == Chat.agency_id)
+            .where(Chat.id.in_(ids))
+        )
+        confirmed.update(tuple(row) for row in session.execute(stmt))
+    return confirmed
+
+
+def record_unsent(
+    sessions: sessionmaker[Session], reminders: Sequence[Any], status: str, now: datetime
+) -> int:
+    """Reminders that will never be pushed (`suppressed`, `dropped`) as ledger rows: their
+    key is taken, so no dispatcher claims them later; one already in the ledger is left as it
+    is. Returns how many rows were written."""
+    if not reminders:
+        return 0
+    now_utc = _utc(now)
+    rows = [_ledger_row(r, r.offset_days, r.due_at, None, status, now_utc) for r in reminders]
+    with sessions.begin() as session:
+        stmt = db.insert_for(session.get_bind().dialect.name)(REMINDER)
+        stmt = stmt.on_conflict_do_nothing().returning(REMINDER.c.id)
+        return len(session.execute(stmt, rows).all())
+
+
 def suppress_confirmed(
     sessions: sessionmaker[Session],
     due: Sequence[DueReminder],
@@ -352,30 +382,13 @@ def suppress_confirmed(
     and a later dispatch does not look at it again; the rest is returned to be claimed."""
     if not due:
         return []
-    chat_ids = sorted({r.chat_id for r in due})
-    confirmed: set[tuple[str, str, str, int]] = set()
     with sessions() as session:
-        for ids in _chunks(chat_ids):
-            stmt = (
-                select(
-                    Chat.id, Confirmation.calendar, Confirmation.phase_id, Confirmation.fiscal_year
-                )
-                .join(Confirmation, Confirmation.agency_id == Chat.agency_id)
-                .where(Chat.id.in_(ids))
-            )
-            confirmed.update(tuple(row) for row in session.execute(stmt))
+        confirmed = confirmed_phases(session, [r.chat_id for r in due])
     if not confirmed:
         return list(due)
     keep, hush = [], []
     for r in due:
         key = (r.chat_id, r.phase.calendar, r.phase.id, r.phase.fiscal_year)
         (hush if key in confirmed else keep).append(r)
-    if hush:
-        now_utc = _utc(now)
-        rows = [_ledger_row(r, r.offset_days, r.due_at, None, "suppressed", now_utc) for r in hush]
-        with sessions.begin() as session:
-            stmt = db.insert_for(session.get_bind().dialect.name)(REMINDER)
-            stmt = stmt.on_conflict_do_nothing().returning(REMINDER.c.id)
-            written = len(session.execute(stmt, rows).all())
-        report.count("suppressed", written)
+    report.count("suppressed", record_unsent(sessions, hush, "suppressed", now))
     return keep

@@ -17,6 +17,7 @@ class DispatchReport:
     due: int = 0  # reminders the planner found due now
     claimed: int = 0  # … newly claimed in the ledger by this dispatch
     already_claimed: int = 0  # … already in the ledger (sent earlier, or another dispatcher)
+    dropped: int = 0  # dropped by the month plan (LINE quota): never sent
     skipped: int = 0  # larger offsets recorded as skipped (their day went by unsent)
     suppressed: int = 0  # recorded suppressed: the agency confirmed the phase done (no push)
     pushes_created: int = 0
@@ -46,6 +47,7 @@ class DispatchReport:
                 self.pushes_created,
                 self.skipped,
                 self.suppressed,
+                self.dropped,
                 self.sent,
                 self.duplicates,
                 self.failed,
@@ -58,7 +60,7 @@ class DispatchReport:
     def summary(self) -> str:
         return (
             f"reminders due={self.due} new={self.claimed} already={self.already_claimed} "
-            f"skipped={self.skipped} suppressed={self.suppressed} | pushes created={self.pushes_created} sent={self.sent} "
+            f"skipped={self.skipped} suppressed={self.suppressed} dropped={self.dropped} | pushes created={self.pushes_created} sent={self.sent} "
             f"duplicates={self.duplicates} failed={self.failed} retry_later={self.retry_later} "
             f"expired={self.expired} over_quota={self.over_quota}"
         )
