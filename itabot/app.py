@@ -53,12 +53,11 @@ def create_app(settings: Settings | None = None, *, line: LineGateway | None = N
     `line` replaces the LINE client (tests pass a fake). Runs no scheduler."""
     settings = settings or Settings.from_env()
     _configure_logging(settings.log_level)
-    services = Services.from_settings(settings)
+    line = line if line is not None else make_line_gateway(settings)
+    services = Services.from_settings(settings, line)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.extensions[EXTENSION] = WebhookRuntime(
-        services=services, line=line if line is not None else make_line_gateway(settings)
-    )
+    app.extensions[EXTENSION] = WebhookRuntime(services=services, line=line)
     app.register_blueprint(bp)
     if not settings.line_channel_secret:
         app.extensions[EXTENSION].warn_no_secret_once()  # at start-up, where the operator looks

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from itabot.admin import commands, core, done
+from itabot.admin import commands, core, done, nudge
 from itabot.calendars.model import Calendars
 from itabot.config import Settings
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
+from itabot.line.client import LineGateway
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.storage.db import session_scope
 from itabot.storage.models import Agency, Chat
@@ -37,10 +38,11 @@ class Services:
 
     settings: Settings
     calendars: Calendars
+    line: LineGateway | None = None  # the webhook's, for what a command pushes (`/nudge`)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
-        return cls(settings=settings, calendars=Calendars.load(settings.schedules_dir))
+    def from_settings(cls, settings: Settings, line: LineGateway | None = None) -> Services:
+        return cls(settings, Calendars.load(settings.schedules_dir), line)
 
 
 def _touch(session: Session, chat_id: str | None, chat_type: str | None) -> Chat | None:
@@ -154,6 +156,7 @@ def handle_message(
             chat_id=chat_id,
             chat_type=chat_type,
             calendars=services.calendars,
+            line=services.line,
         )
     asked = {
         "now": now,
@@ -226,20 +229,39 @@ def handle_postback(
     chat_id: str | None = None,
     chat_type: str | None = None,
 ) -> Answer:
-    """A postback button pressed: "✓ ทำแล้ว" or "ยกเลิก" (the only postbacks the bot sends)."""
+    """A postback button pressed: "✓ ทำแล้ว" or "ยกเลิก", or an admin's "ยืนยันส่ง" of a
+    `/nudge` (the only postbacks the bot sends)."""
     settings = services.settings
+    prepared = None
     with session_scope(settings.database_url) as session:
         chat = _touch(session, chat_id, chat_type)
-        out = done.press(
-            session,
-            services.calendars,
-            settings.line_channel_secret,
-            data=data,
-            chat=chat,
-            user_id=user_id,
-            sender_is_admin=core.is_admin(session, settings, user_id),
-            now=now,
-        )
+        press = nudge.prepare if nudge.is_nudge_postback(data) else None
+        sender_is_admin = core.is_admin(session, settings, user_id)
+        if press is not None:
+            out = press(
+                session,
+                services.calendars,
+                settings.line_channel_secret,
+                data=data,
+                sender_is_admin=sender_is_admin,
+                now=now,
+            )
+        else:
+            out = done.press(
+                session,
+                services.calendars,
+                settings.line_channel_secret,
+                data=data,
+                chat=chat,
+                user_id=user_id,
+                sender_is_admin=sender_is_admin,
+                now=now,
+            )
+        if isinstance(out, nudge.Prepared):
+            prepared, out = out, None
+    if prepared is not None:  # the pushes claimed and sent outside the press's transaction
+        out = nudge.send(prepared, settings, now, services.line)
+    with session_scope(settings.database_url) as session:
         core.audit(
             session,
             user_id=user_id,
@@ -262,6 +284,7 @@ def _run_command(
     chat_id: str | None,
     chat_type: str | None,
     calendars: Calendars | None = None,
+    line: LineGateway | None = None,
 ) -> Answer:
     try:
         with session_scope(settings.database_url) as session:
@@ -275,6 +298,7 @@ def _run_command(
                 chat=chat,
                 chat_id=chat_id,
                 calendars=calendars,
+                line=line,
             )
     except SQLAlchemyError as exc:
         if _not_migrated(exc):

@@ -36,6 +36,7 @@ from itabot.admin.core import (
 )
 from itabot.admin.done import cmd_done, cmd_undone
 from itabot.admin.info import cmd_help, cmd_quota, cmd_whoami
+from itabot.admin.nudge import cmd_nudge
 from itabot.admin.remind import (
     cmd_remind_days,
     cmd_remind_off,
@@ -49,6 +50,7 @@ from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
 from itabot.conversation.answer import Answer
+from itabot.line.client import LineGateway
 from itabot.storage.models import Chat
 
 COMMANDS: dict[str, Spec | dict[str, Spec]] = {
@@ -63,6 +65,7 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
     "done": Spec(cmd_done, admin=False),
     "undone": Spec(cmd_undone, admin=False),
     "status": Spec(cmd_status),
+    "nudge": Spec(cmd_nudge),
     "bind": Spec(cmd_bind),
     "quota": Spec(cmd_quota),
     "unbind": Spec(cmd_unbind),
@@ -99,6 +102,7 @@ ALIASES = {
     "เสร็จแล้ว": "done",
     "ยกเลิกทำแล้ว": "undone",
     "สถานะ": "status",
+    "ทวง": "nudge",
     "โควตา": "quota",
 }
 SUB_ALIASES = {
@@ -154,6 +158,7 @@ def execute(
     chat: Chat | None,
     chat_id: str | None = None,
     calendars: Calendars | None = None,
+    line: LineGateway | None = None,
 ) -> Answer:
     """Run one `/command` in the caller's transaction; the caller commits."""
     name, args = parse_command(text)
@@ -167,6 +172,7 @@ def execute(
         chat_id=chat.id if chat is not None else chat_id,
         is_admin=is_admin(session, settings, user_id),
         calendars=calendars,
+        line=line,
     )
     canonical = ALIASES.get(name, name)
     entry = COMMANDS.get(canonical)

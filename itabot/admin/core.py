@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
+from itabot.line.client import LineGateway
 from itabot.storage.chats import CHAT_WORDS
 from itabot.storage.models import Admin, Agency, AuditLog, Chat
 
@@ -100,6 +101,7 @@ class Command:
     name: str = ""
     audited: bool = field(default=False)
     calendars: Calendars | None = None  # the process's, for commands about phases (/done)
+    line: LineGateway | None = None  # the process's LINE, for what a command asks of it (/nudge)
 
 
 Handler = Callable[[Command, str], Reply]

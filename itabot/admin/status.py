@@ -24,7 +24,7 @@ from itabot.admin.done import (
     phase_matches,
     phase_name,
 )
-from itabot.calendars.model import Phase
+from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.names import clean_text, resolve_province, suggest_province
 from itabot.calendars.thai_dates import BANGKOK, fiscal_year_bounds, fiscal_year_of
 from itabot.calendars.wording import closing_short, countdown
@@ -43,14 +43,14 @@ HOW_TO_NAME_PHASE = (
 
 
 @dataclass
-class _Closing:
+class Closing:
     """One phase and the province's agencies that must act on it."""
 
     phase: Phase
     agencies: list[Agency] = field(default_factory=list)
 
 
-def _split(args: str) -> tuple[str, str | None, int]:
+def split_args(args: str) -> tuple[str, str | None, int]:
     """(words naming a phase, province named or None, page)."""
     tokens = args.split()
     page = 1
@@ -64,35 +64,34 @@ def _split(args: str) -> tuple[str, str | None, int]:
     return rest, province, page
 
 
-def _closings(
-    cmd: Command, agencies: list[Agency], now: datetime
-) -> dict[tuple[str, str, int], _Closing]:
+def closings_ahead(
+    calendars: Calendars, agencies: list[Agency], now: datetime
+) -> dict[tuple[str, str, int], Closing]:
     """Every open phase of the fiscal year an agency must act on, soonest first."""
-    calendars = command_calendars(cmd)
     _first, last = fiscal_year_bounds(fiscal_year_of(now.astimezone(BANGKOK).date()))
-    found: dict[tuple[str, str, int], _Closing] = {}
+    found: dict[tuple[str, str, int], Closing] = {}
     for agency in agencies:
         for phase in open_phases(calendars, agency, now):
             if phase.tool in NACC_OWN or phase.closing.astimezone(BANGKOK).date() > last:
                 continue
-            found.setdefault(confirmation_key(phase), _Closing(phase)).agencies.append(agency)
+            found.setdefault(confirmation_key(phase), Closing(phase)).agencies.append(agency)
     ordered = sorted(found.items(), key=lambda kv: kv[1].phase.closing)
     return dict(ordered)
 
 
-def _named(closings: list[_Closing], words: str) -> list[_Closing]:
+def named_closings(closings: list[Closing], words: str) -> list[Closing]:
     """An exact tool first (`OIT` is not `OIT ชี้แจงเพิ่มเติม`), then a tool label or title."""
     needle = words.casefold().replace(" ", "")
     exact = [c for c in closings if (c.phase.tool or "").casefold() == needle]
     return exact or [c for c in closings if phase_matches(c.phase, words)]
 
 
-def _not_found(words: str, closings: list[_Closing]) -> Reply:
+def _not_found(words: str, closings: list[Closing]) -> Reply:
     """Words that name no closing: a misspelt province after a tool, a misspelt province alone,
     or an unknown tool."""
     tokens = words.split()
     for k in range(len(tokens) - 1, 0, -1):
-        if _named(closings, " ".join(tokens[:k])):
+        if named_closings(closings, " ".join(tokens[:k])):
             return _bad_province(
                 " ".join(tokens[k:]), f"/status {' '.join(tokens[:k])} {{province}}"
             )
@@ -112,7 +111,7 @@ def _bad_province(written: str, example: str) -> Reply:
 
 
 def _sections(
-    closings: list[_Closing], confirmed: set[tuple[int, tuple[str, str, int]]], now: datetime
+    closings: list[Closing], confirmed: set[tuple[int, tuple[str, str, int]]], now: datetime
 ) -> list[tuple[str, list[str]]]:
     sections = []
     for closing in closings:
@@ -163,7 +162,7 @@ def _pages(sections: list[tuple[str, list[str]]]) -> list[str]:
 
 
 def cmd_status(cmd: Command, args: str) -> Reply:
-    words, province, page = _split(args)
+    words, province, page = split_args(args)
     if province is None:
         agency = cmd.chat.agency if cmd.chat is not None and cmd.chat.active else None
         province = agency.province if agency is not None else None
@@ -180,9 +179,9 @@ def cmd_status(cmd: Command, args: str) -> Reply:
             "ok",
             "status: no agencies",
         )
-    closings = list(_closings(cmd, agencies, cmd.now).values())
+    closings = list(closings_ahead(command_calendars(cmd), agencies, cmd.now).values())
     if words:
-        named = _named(closings, words)
+        named = named_closings(closings, words)
         if not named:
             return _not_found(words, closings)
         closings = named

@@ -39,12 +39,15 @@ NOTICES_PER_ADMIN = 3  # kept back each month: the over-quota notice and two for
 COUNTS_IN_FLIGHT = MAX_IN_FLIGHT  # as the sender: LINE at 100 ms needs hundreds in flight
 
 
-async def _ask_line(gateway: LineGateway, chats: Sequence, counts: MemberCounts) -> int | None:
-    """The month's remaining quota, and the member counts `counts` does not know yet (only
-    when the quota is limited: an unlimited month needs no plan)."""
+async def ask_quota_and_counts(
+    gateway: LineGateway, chats: Sequence, counts: MemberCounts, *, always: bool = False
+) -> int | None:
+    """The month's remaining quota (None: unlimited or unknown), and the member counts
+    `counts` does not know yet — only when the quota is limited (an unlimited month needs no
+    plan), unless `always` (`/nudge` shows what it will cost either way)."""
     async with line_for_sending(gateway, COUNTS_IN_FLIGHT) as line:
         remaining = await line.quota_remaining()
-        if remaining is None:
+        if remaining is None and not always:
             return None
         rate = RateLimiter()
 
@@ -75,7 +78,7 @@ def month_plan_from_db(
     """The rest of the month's plan and LINE's remaining quota; None when LINE sets no limit
     (or cannot say: the sender's own budget still guards each push)."""
     chats = load_chats(sessions)
-    remaining = asyncio.run(_ask_line(gateway, chats, counts))
+    remaining = asyncio.run(ask_quota_and_counts(gateway, chats, counts))
     if remaining is None:
         return None
     defaults = ReminderDefaults.from_settings(settings)
