@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from itabot.admin.agency import split_province_last, unknown_province
 from itabot.admin.core import Command, Reply, visible
@@ -161,6 +162,29 @@ def _pages(sections: list[tuple[str, list[str]]]) -> list[str]:
     return ["\n".join(p) for p in pages]
 
 
+def confirmed_in(session: Session, province: str) -> set[tuple[int, tuple[str, str, int]]]:
+    """(agency id, confirmation key) of every confirmation in the province."""
+    rows = session.execute(
+        select(
+            Confirmation.agency_id,
+            Confirmation.calendar,
+            Confirmation.phase_id,
+            Confirmation.fiscal_year,
+        )
+        .join(Agency, Agency.id == Confirmation.agency_id)
+        .where(Agency.province == province)
+    )
+    return {(a, (c, p, y)) for a, c, p, y in rows}
+
+
+def status_pages(
+    closings: list[Closing], confirmed: set[tuple[int, tuple[str, str, int]]], now: datetime
+) -> list[str]:
+    """The closings with their tallies and the agencies not confirmed, in pages of at most
+    PAGE_CHARS (shared by `/status` and the coordinator's weekly digest)."""
+    return _pages(_sections(closings, confirmed, now))
+
+
 def cmd_status(cmd: Command, args: str) -> Reply:
     words, province, page = split_args(args)
     if province is None:
@@ -191,18 +215,7 @@ def cmd_status(cmd: Command, args: str) -> Reply:
             "ok",
             "status: nothing ahead",
         )
-    rows = cmd.session.execute(
-        select(
-            Confirmation.agency_id,
-            Confirmation.calendar,
-            Confirmation.phase_id,
-            Confirmation.fiscal_year,
-        )
-        .join(Agency, Agency.id == Confirmation.agency_id)
-        .where(Agency.province == province)
-    )
-    confirmed = {(a, (c, p, y)) for a, c, p, y in rows}
-    pages = _pages(_sections(closings, confirmed, cmd.now))
+    pages = status_pages(closings, confirmed_in(cmd.session, province), cmd.now)
     command = " ".join(x for x in ("/status", words, province) if x)
     head = f"สถานะการยืนยัน จังหวัด{province} ({len(agencies)} หน่วยงาน)"
     if page > len(pages):

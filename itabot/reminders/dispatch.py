@@ -44,6 +44,7 @@ from itabot.reminders.budget import (
     record_dropped,
     save_snapshot,
 )
+from itabot.reminders.digest import claim_digests
 from itabot.reminders.ledger import claim_batches, ledger_keys, plan_from_db, suppress_confirmed
 from itabot.reminders.planner import DueReminder
 from itabot.reminders.quota import _notice_sent, admin_ids, month_of, notify_admins_of_quota
@@ -162,6 +163,7 @@ def dispatch(
     counts = counts or MemberCounts()
     due = within_the_month_plan(sessions, gateway, calendars, settings, now, due, report, counts)
     claims = claim_batches(sessions, due, now, report, settings.line_channel_secret)
+    claim_digests(sessions, calendars, now, report)
     send_pending(
         sessions,
         gateway,

@@ -65,6 +65,8 @@ class Chat(Base):
     # NULL means "the deployment's default" (ITABOT_REMIND_DAYS / ITABOT_REMIND_TIME).
     remind_days: Mapped[str | None] = mapped_column(String(64))
     remind_time: Mapped[str | None] = mapped_column(String(5))
+    # A province's coordinator chat (`/bind coordinator สุรินทร์`): its weekly digest.
+    coordinator_of: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

@@ -1,0 +1,26 @@
+"""chat.coordinator_of: a chat bound as a province's coordinator chat (the weekly digest)
+
+Revision ID: 0008
+Revises: 0004
+Create Date: 2026-12-06 04:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("chat") as batch:
+        batch.add_column(sa.Column("coordinator_of", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("chat") as batch:
+        batch.drop_column("coordinator_of")
