@@ -124,20 +124,24 @@ def _names(phase: Phase, words: str) -> bool:
 _INDEX: list = [None, None]  # (calendars, its planner index): one per process's calendars
 
 
-def agency_phases(calendars: Calendars, agency: Agency) -> list[Phase]:
-    """The phases the agency must act on, by the planner's rule, soonest closing first.
-    Asked on every answer in a bound chat: the planner's index (memoised per agency) is kept
-    for the process's calendars."""
+def agency_closings(calendars: Calendars, agency: Agency) -> list[tuple[Phase, datetime]]:
+    """(phase, its closing) the agency must act on, by the planner's rule, soonest closing
+    first. Asked on every answer in a bound chat and 200 times by `/status`: the planner's
+    index (memoised per agency, closings computed once) is kept for the process's calendars."""
     if _INDEX[0] is not calendars:
         _INDEX[:] = [calendars, PhaseIndex(calendars)]
     plan_input = ChatPlanInput(
         chat_id="-", province=agency.province, agency_name=agency.name, agency_kind=agency.kind
     )
-    return [p for p, _closing, _day in _INDEX[1].phases_for(plan_input)]
+    return [(p, closing) for p, closing, _day in _INDEX[1].phases_for(plan_input)]
+
+
+def agency_phases(calendars: Calendars, agency: Agency) -> list[Phase]:
+    return [p for p, _closing in agency_closings(calendars, agency)]
 
 
 def open_phases(calendars: Calendars, agency: Agency, now: datetime) -> list[Phase]:
-    return [p for p in agency_phases(calendars, agency) if p.closing and p.closing > now]
+    return [p for p, closing in agency_closings(calendars, agency) if closing > now]
 
 
 def confirmations_of(session: Session, agency_id: int) -> dict[tuple[str, str, int], Confirmation]:

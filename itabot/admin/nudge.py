@@ -29,6 +29,7 @@ from itabot.admin.done import MAX_POSTBACK_DATA, Outcome, _mac, confirmation_key
 from itabot.admin.status import (
     closings_ahead,
     named_closings,
+    province_agencies,
     split_args,
 )
 from itabot.calendars.model import Calendars, Phase
@@ -96,9 +97,7 @@ def targets(
     today (days left to the closing), minus the chats whose ledger already has that row."""
     from itabot.reminders.ledger import ledger_keys
 
-    agencies = list(
-        session.scalars(select(Agency).where(Agency.province == province).order_by(Agency.name))
-    )
+    agencies = province_agencies(session, province)
     closing = closings_ahead(calendars, agencies, now).get(confirmation_key(phase))
     concerned = closing.agencies if closing is not None else []
     confirmed = set(
@@ -176,7 +175,7 @@ def cmd_nudge(cmd: Command, args: str) -> Reply:
     from itabot.admin.done import command_calendars
 
     calendars = command_calendars(cmd)
-    agencies = list(cmd.session.scalars(select(Agency).where(Agency.province == province)))
+    agencies = province_agencies(cmd.session, province)
     named = named_closings(list(closings_ahead(calendars, agencies, cmd.now).values()), words)
     if not named:
         return Reply(
@@ -229,7 +228,7 @@ def prepare(
         return Outcome("เฉพาะผู้ดูแลระบบเท่านั้นที่สั่งส่งการเตือนได้ (ไม่มีการส่ง)", "refused")
     key, written = parsed
     province = resolve_province(written)
-    agencies = list(session.scalars(select(Agency).where(Agency.province == province)))
+    agencies = province_agencies(session, province)
     closing = closings_ahead(calendars, agencies, now).get(key) if province else None
     if closing is None:
         return Outcome("ขั้นตอนนี้ปิดไปแล้วหรือไม่มีในปฏิทินของจังหวัด (ไม่มีการส่ง)", "invalid")

@@ -23,14 +23,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from itabot.admin.status import closings_ahead, confirmed_in, status_pages
+from itabot.admin.status import closings_ahead, confirmed_in, province_agencies, status_pages
 from itabot.calendars.model import Calendars
 from itabot.calendars.thai_dates import BANGKOK, fiscal_year_of, format_date_short
 from itabot.line.client import messages_to_json
 from itabot.reminders.ledger import store_payload
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.tables import PUSH, REMINDER, _utc
-from itabot.storage.models import Agency, Chat
+from itabot.storage.models import Chat
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,7 @@ def digest_messages(
     session: Session, calendars: Calendars, province: str, now: datetime
 ) -> list[TextMessage]:
     """The province's closings of the next 14 days, as `/status` shows them (none: [])."""
-    agencies = list(
-        session.scalars(select(Agency).where(Agency.province == province).order_by(Agency.name))
-    )
+    agencies = province_agencies(session, province)
     last = now.astimezone(BANGKOK).date() + timedelta(days=WINDOW_DAYS)
     closings = [
         c
