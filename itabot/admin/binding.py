@@ -1,8 +1,10 @@
-"""`/bind` and `/unbind`: tie a chat or group to a registered agency, or untie it."""
+"""`/bind` and `/unbind`: tie a chat or group to a registered agency (by its name, or by the
+agency's bind code: itabot.admin.bind_codes), or untie it."""
 
 from __future__ import annotations
 
 from itabot.admin.agency import _ambiguous, _not_found, find_agency
+from itabot.admin.bind_codes import as_code, bind_with_code
 from itabot.admin.core import (
     _FORBIDDEN_RE,
     Command,
@@ -11,13 +13,23 @@ from itabot.admin.core import (
     _chat_word,
     _needs_chat,
     _usage,
+    refuse_unless_admin,
 )
 from itabot.storage.chats import bind_chat, unbind_chat
 
 # --- /bind, /unbind --------------------------------------------------------------------------
 
 
+CODE_HINT = "\nหรือขอรหัสผูกกลุ่มจากผู้ดูแล (/agency code) แล้วพิมพ์ /bind <รหัส> ในกลุ่มของหน่วยงาน"
+
+
 def cmd_bind(cmd: Command, args: str) -> Reply:
+    """`/bind K7QM-3XPA` (anyone, with a code) or `/bind <agency>` (admins)."""
+    code = as_code(args)
+    if code is not None:
+        return bind_with_code(cmd, code)
+    if (refusal := refuse_unless_admin(cmd, CODE_HINT)) is not None:
+        return refusal
     if (problem := _needs_chat(cmd)) is not None:
         return problem
     if not args:
