@@ -24,6 +24,7 @@ from itabot.calendars.model import Calendars
 from itabot.config import Settings
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
+from itabot.richmenu import menu as richmenu
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.storage.db import session_scope
 from itabot.storage.models import Agency, Chat
@@ -226,7 +227,18 @@ def handle_postback(
     chat_id: str | None = None,
     chat_type: str | None = None,
 ) -> Answer:
-    """A postback button pressed: "✓ ทำแล้ว" or "ยกเลิก" (the only postbacks the bot sends)."""
+    """A postback button pressed: a rich menu tile (answered as the text it stands for), or
+    "✓ ทำแล้ว" / "ยกเลิก"."""
+    menu_text = richmenu.text_of(data)
+    if menu_text is not None:
+        return handle_message(
+            menu_text,
+            services=services,
+            now=now,
+            user_id=user_id,
+            chat_id=chat_id,
+            chat_type=chat_type,
+        )
     settings = services.settings
     with session_scope(settings.database_url) as session:
         chat = _touch(session, chat_id, chat_type)
