@@ -24,6 +24,7 @@ OTHER_GROUP = "C" + "c" * 32
 ROOM = "R" + "b" * 32
 NOW = bkk(2026, 6, 20, 9, 0)
 _CODE_IN_REPLY = re.compile(r"/bind ([A-Z0-9]{4}-[A-Z0-9]{4})")
+pytest_plugins = ["tests.fakeline"]  # the fake LINE and `line_settings`
 
 
 def say(services, text, *, user=STAFF, group=None, room=None, now=NOW):
@@ -46,8 +47,9 @@ def code_for(services, agency="อบต.คลองพา", *, now=NOW) -> str
     return match.group(1)
 
 
-def bound_to(services, chat_id) -> str | None:
-    with db.session_scope(services.settings.database_url) as session:
+def bound_to(services_or_settings, chat_id) -> str | None:
+    settings = getattr(services_or_settings, "settings", services_or_settings)
+    with db.session_scope(settings.database_url) as session:
         chat = session.get(Chat, chat_id)
         return chat.agency.name if chat is not None and chat.agency is not None else None
 
@@ -180,3 +182,31 @@ def test_agency_code_for_an_unknown_agency_suggests_names(services, khlongpha):
 )
 def test_a_code_is_told_from_an_agency_name(typed, code):
     assert as_code(typed) == code
+
+
+def test_through_the_webhook_a_code_binds_a_group_no_admin_is_in_once(line_settings, fake_line):
+    from itabot.app import create_app
+    from itabot.webhook.routes import EXTENSION
+    from tests.fakeline import SECRET, callback_body, post_signed, source, text_event
+
+    app = create_app(line_settings)
+    rt = app.extensions[EXTENSION]
+    rt.clock = lambda: NOW
+    client = app.test_client()
+
+    def send(text, src):
+        assert (
+            post_signed(client, callback_body(text_event(text, src=src)), SECRET).status_code == 200
+        )
+        assert rt.wait_idle(10)
+        return str(fake_line.replies[-1].json["messages"])
+
+    send("/agency add สุรินทร์ อบต.คลองพา", source("user", user_id=ADMIN))
+    code = _CODE_IN_REPLY.search(send("/agency code อบต.คลองพา", source("user", user_id=ADMIN)))
+    assert code is not None
+    in_group = send(f"/bind {code.group(1)}", source("group", user_id=STAFF, chat_id=GROUP))
+    assert "ผูกกลุ่มนี้กับ" in in_group
+    again = send(f"/bind {code.group(1)}", source("group", user_id=STAFF, chat_id=OTHER_GROUP))
+    assert "ถูกใช้ผูกกลุ่มอื่นไปแล้ว" in again
+    assert bound_to(line_settings, GROUP) == "องค์การบริหารส่วนตำบลคลองพา"
+    assert bound_to(line_settings, OTHER_GROUP) is None
