@@ -118,6 +118,13 @@ def test_a_new_code_replaces_the_old_one(services, khlongpha):
     assert bound_to(services, GROUP) == "องค์การบริหารส่วนตำบลคลองพา"
 
 
+def test_removing_the_agency_voids_its_code(services, khlongpha):
+    code = code_for(services)
+    assert "ลบหน่วยงาน" in say(services, "/agency remove อบต.คลองพา", user=ADMIN).text
+    assert "ไม่ถูกต้อง" in say(services, f"/bind {code}", group=GROUP).text
+    assert bound_to(services, GROUP) is None
+
+
 def test_a_code_in_a_one_to_one_chat_is_refused_and_stays_usable(services, khlongpha):
     code = code_for(services)
     private = say(services, f"/bind {code}", user=STAFF)
