@@ -26,7 +26,15 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from itabot.admin.agency import _ambiguous, _not_found, find_agency
-from itabot.admin.core import Command, Reply, _agency_label, _chat_word, _needs_chat, _usage
+from itabot.admin.core import (
+    Command,
+    Reply,
+    _agency_label,
+    _chat_word,
+    _needs_chat,
+    _usage,
+    bound_reply,
+)
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
 from itabot.storage.chats import bind_chat
 from itabot.storage.models import Agency, BindCode, BindGuess
@@ -132,87 +140,77 @@ def bind_with_code(cmd: Command, code: str) -> Reply:
             "bind code in a 1:1 chat: not looked at",
         )
     now = _utc(cmd.now)
-    session = cmd.session
-    since = now - GUESS_WINDOW
-    recent = session.execute(
-        select(func.count(), func.min(BindGuess.at)).where(
-            BindGuess.chat_id == cmd.chat.id, BindGuess.at > since
-        )
-    ).one()
-    if recent[0] >= MAX_WRONG_GUESSES:
-        wait = _utc(recent[1]) + GUESS_WINDOW - now
-        minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        return Reply(
-            f"ลองรหัสไม่สำเร็จครบ {MAX_WRONG_GUESSES} ครั้งในหนึ่งชั่วโมงแล้ว "
-            f"กรุณารออีก {minutes} นาทีแล้วลองใหม่ และตรวจรหัสกับผู้ดูแลอีกครั้ง\nไม่มีการเปลี่ยนแปลง",
-            "refused",
-            "bind code: too many wrong guesses",
-        )
-    where = _chat_word(cmd)
-    row = session.scalar(
-        select(BindCode).where(
-            BindCode.code_hash == code_hash(cmd.settings.line_channel_secret, code)
-        )
-    )
+    guesses, held = _guesses(cmd.session, cmd.chat.id, now)
+    if held is not None:
+        return held
+    secret = cmd.settings.line_channel_secret
+    row = cmd.session.scalar(select(BindCode).where(BindCode.code_hash == code_hash(secret, code)))
     if row is not None and cmd.chat.agency_id == row.agency_id:
-        agency = session.get(Agency, row.agency_id)
-        assert agency is not None
         left = "" if row.used_at else " (รหัสยังไม่ถูกใช้ ใช้ผูกกลุ่มอื่นของหน่วยงานได้)"
         return Reply(
-            f"{where}ผูกกับ {_agency_label(agency)} อยู่แล้ว{left}",
+            f"{_chat_word(cmd)}ผูกกับ {_agency_label(cmd.chat.agency)} อยู่แล้ว{left}",
             "ok",
-            f"bind code: already bound to agency {agency.id}",
+            f"bind code: already bound to agency {row.agency_id}",
         )
+    used = f"รหัส {shown(code)} ถูกใช้ผูกกลุ่มอื่นไปแล้ว (รหัสใช้ได้ครั้งเดียว)", "used"
     if row is None:
         problem, detail = f"รหัส {shown(code)} ไม่ถูกต้อง", "wrong"
     elif row.used_at is not None:
-        problem, detail = f"รหัส {shown(code)} ถูกใช้ผูกกลุ่มอื่นไปแล้ว (รหัสใช้ได้ครั้งเดียว)", "used"
+        problem, detail = used
     elif _utc(row.expires_at) <= now:
         problem, detail = f"รหัส {shown(code)} หมดอายุแล้ว (รหัสใช้ได้ 7 วัน)", "expired"
-    else:
-        claimed = session.execute(
-            update(BindCode)
-            .where(BindCode.agency_id == row.agency_id, BindCode.used_at.is_(None))
-            .values(used_at=now, used_by=cmd.user_id, used_in=cmd.chat.id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed == 1:
-            return _bound(cmd, row.agency_id)
-        problem, detail = f"รหัส {shown(code)} ถูกใช้ผูกกลุ่มอื่นไปแล้ว (รหัสใช้ได้ครั้งเดียว)", "used"
-    return _wrong_guess(
-        session, cmd, now, problem, detail, tries_left=MAX_WRONG_GUESSES - recent[0] - 1
+    elif _spend(cmd, row.agency_id, now):
+        agency = cmd.session.get(Agency, row.agency_id)
+        assert agency is not None
+        previous = bind_chat(cmd.session, cmd.chat, agency, cmd.user_id)
+        return bound_reply(cmd, agency, previous, " by code")
+    else:  # another group spent it a moment ago
+        problem, detail = used
+    return _wrong_guess(cmd, now, problem, detail, MAX_WRONG_GUESSES - guesses - 1)
+
+
+def _guesses(session: Session, chat_id: str, now: datetime) -> tuple[int, Reply | None]:
+    """The chat's failed guesses in the last hour, and the refusal when they are used up."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(BindGuess.at)).where(
+            BindGuess.chat_id == chat_id, BindGuess.at > now - GUESS_WINDOW
+        )
+    ).one()
+    if count < MAX_WRONG_GUESSES:
+        return count, None
+    wait = _utc(oldest) + GUESS_WINDOW - now
+    minutes = max(1, -(-int(wait.total_seconds()) // 60))
+    return count, Reply(
+        f"ลองรหัสไม่สำเร็จครบ {MAX_WRONG_GUESSES} ครั้งในหนึ่งชั่วโมงแล้ว "
+        f"กรุณารออีก {minutes} นาทีแล้วลองใหม่ และตรวจรหัสกับผู้ดูแลอีกครั้ง\nไม่มีการเปลี่ยนแปลง",
+        "refused",
+        "bind code: too many wrong guesses",
     )
 
 
-def _bound(cmd: Command, agency_id: int) -> Reply:
+def _spend(cmd: Command, agency_id: int, now: datetime) -> bool:
+    """Mark the code used by this chat; False when another chat got there first (the
+    conditional UPDATE lets exactly one of two simultaneous uses through)."""
     assert cmd.chat is not None
-    agency = cmd.session.get(Agency, agency_id)
-    assert agency is not None
-    where = _chat_word(cmd)
-    previous = bind_chat(cmd.session, cmd.chat, agency, cmd.user_id)
-    was = f" (เดิมผูกกับ {_agency_label(previous)})" if previous else ""
-    return Reply(
-        f"ผูก{where}กับ {_agency_label(agency)} แล้ว{was}\n"
-        f"คำถามและการเตือนใน{where}จะใช้กำหนดการของจังหวัด{agency.province}และของหน่วยงานนี้",
-        "ok",
-        f"chat {cmd.chat.id} bound to agency {agency.id} by code"
-        + (f" (was {previous.id})" if previous else ""),
-        ("กำหนดการถัดไป", "/remind"),
+    spent = cmd.session.execute(
+        update(BindCode)
+        .where(BindCode.agency_id == agency_id, BindCode.used_at.is_(None))
+        .values(used_at=now, used_by=cmd.user_id, used_in=cmd.chat.id)
+        .execution_options(synchronize_session=False)
     )
+    return spent.rowcount == 1
 
 
-def _wrong_guess(
-    session: Session, cmd: Command, now: datetime, problem: str, detail: str, *, tries_left: int
-) -> Reply:
+def _wrong_guess(cmd: Command, now: datetime, problem: str, detail: str, tries_left: int) -> Reply:
     """Count the guess (and forget this chat's guesses older than the window)."""
     assert cmd.chat is not None
-    session.execute(
+    cmd.session.execute(
         delete(BindGuess).where(
             BindGuess.chat_id == cmd.chat.id, BindGuess.at <= now - GUESS_WINDOW
         )
     )
-    session.add(BindGuess(chat_id=cmd.chat.id, at=now))
-    session.flush()
+    cmd.session.add(BindGuess(chat_id=cmd.chat.id, at=now))
+    cmd.session.flush()
     left = (
         f"ลองได้อีก {tries_left} ครั้งในชั่วโมงนี้" if tries_left > 0 else "ลองครบแล้ว ลองใหม่ได้ในอีกหนึ่งชั่วโมง"
     )

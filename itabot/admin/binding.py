@@ -13,6 +13,7 @@ from itabot.admin.core import (
     _chat_word,
     _needs_chat,
     _usage,
+    bound_reply,
     refuse_unless_admin,
 )
 from itabot.storage.chats import bind_chat, unbind_chat
@@ -50,16 +51,7 @@ def cmd_bind(cmd: Command, args: str) -> Reply:
             "ok",
             f"already bound to agency {agency.id}",
         )
-    previous = bind_chat(cmd.session, cmd.chat, agency, cmd.user_id)
-    was = f" (เดิมผูกกับ {_agency_label(previous)})" if previous else ""
-    return Reply(
-        f"ผูก{where}กับ {_agency_label(agency)} แล้ว{was}\n"
-        f"คำถามและการเตือนใน{where}จะใช้กำหนดการของจังหวัด{agency.province}และของหน่วยงานนี้",
-        "ok",
-        f"chat {cmd.chat.id} bound to agency {agency.id}"
-        + (f" (was {previous.id})" if previous else ""),
-        ("กำหนดการถัดไป", "/remind"),
-    )
+    return bound_reply(cmd, agency, bind_chat(cmd.session, cmd.chat, agency, cmd.user_id))
 
 
 def cmd_unbind(cmd: Command, args: str) -> Reply:

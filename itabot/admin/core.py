@@ -208,6 +208,21 @@ def _agency_label(agency: Agency) -> str:
     return f"{_quoted(agency.name)} จังหวัด{agency.province}"
 
 
+def bound_reply(cmd: Command, agency: Agency, previous: Agency | None, how: str = "") -> Reply:
+    """What `/bind` says once the chat is bound (by name or by code: the same words)."""
+    assert cmd.chat is not None
+    where = _chat_word(cmd)
+    was = f" (เดิมผูกกับ {_agency_label(previous)})" if previous else ""
+    return Reply(
+        f"ผูก{where}กับ {_agency_label(agency)} แล้ว{was}\n"
+        f"คำถามและการเตือนใน{where}จะใช้กำหนดการของจังหวัด{agency.province}และของหน่วยงานนี้",
+        "ok",
+        f"chat {cmd.chat.id} bound to agency {agency.id}{how}"
+        + (f" (was {previous.id})" if previous else ""),
+        ("กำหนดการถัดไป", "/remind"),
+    )
+
+
 def _needs_chat(cmd: Command) -> Reply | None:
     if cmd.chat is None:
         return Reply(
