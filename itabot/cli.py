@@ -1,4 +1,4 @@
-"""Command-line entry points: `python -m itabot schedules|chat|db|reminders|clock`.
+"""Command-line entry points: `python -m itabot schedules|chat|db|reminders|clock|richmenu`.
 
 Each subcommand is a thin shell over a module that does the work, so the same code runs from
 the console, the webhook and the clock process. Exit codes: 0 done (a refused chat command is
@@ -105,6 +105,28 @@ def _cmd_clock(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_richmenu(args: argparse.Namespace) -> int:
+    from itabot.config import Settings
+    from itabot.richmenu.deploy import deploy
+
+    if args.action == "render":
+        from itabot.richmenu.image import render
+
+        args.out.write_bytes(render())
+        print(f"rich menu image written to {args.out}")
+        return 0
+    settings = Settings.from_env()
+    if not settings.line_channel_access_token:
+        print("LINE_CHANNEL_ACCESS_TOKEN is not set: no channel to put a menu on", file=sys.stderr)
+        return 2
+    done = deploy(settings)
+    state = "created and set as the default" if done.created else "already the default"
+    print(f"rich menu {done.rich_menu_id} ({done.name}): {state}")
+    for old in done.deleted:
+        print(f"deleted the previous menu {old}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m itabot", description="ITA deadline bot")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     clock = sub.add_parser("clock", help="run the reminder dispatcher every minute (APScheduler)")
     clock.set_defaults(func=_cmd_clock)
+
+    menu = sub.add_parser(
+        "richmenu", help="the 1:1 chats' rich menu: deploy it to LINE, or render it"
+    )
+    menu.add_argument("action", choices=["deploy", "render"])
+    menu.add_argument(
+        "--out",
+        type=lambda s: __import__("pathlib").Path(s),
+        default="richmenu.png",
+        help="render: where to write the PNG",
+    )
+    menu.set_defaults(func=_cmd_richmenu)
     return parser
 
 

@@ -25,6 +25,7 @@ from itabot.config import Settings
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
 from itabot.line.client import LineGateway
+from itabot.richmenu import menu as richmenu
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.storage.db import session_scope
 from itabot.storage.models import Agency, Chat
@@ -229,8 +230,18 @@ def handle_postback(
     chat_id: str | None = None,
     chat_type: str | None = None,
 ) -> Answer:
-    """A postback button pressed: "✓ ทำแล้ว" or "ยกเลิก", or an admin's "ยืนยันส่ง" of a
-    `/nudge` (the only postbacks the bot sends)."""
+    """A postback button pressed: a rich menu tile (answered as the text it stands for),
+    "✓ ทำแล้ว" / "ยกเลิก", or an admin's "ยืนยันส่ง" of a `/nudge`."""
+    menu_text = richmenu.text_of(data)
+    if menu_text is not None:
+        return handle_message(
+            menu_text,
+            services=services,
+            now=now,
+            user_id=user_id,
+            chat_id=chat_id,
+            chat_type=chat_type,
+        )
     settings = services.settings
     prepared = None
     with session_scope(settings.database_url) as session:

@@ -55,6 +55,9 @@ RETRY_KEY_ENDPOINTS = (
     "/v2/bot/message/broadcast",
 )
 _MEMBER_COUNT_RE = re.compile(r"^/v2/bot/(group|room)/([^/]+)/members/count$")
+_RICH_MENU_RE = re.compile(r"^/v2/bot/richmenu/([^/]+)(/content)?$")
+_DEFAULT_MENU_RE = re.compile(r"^/v2/bot/user/all/richmenu/([^/]+)$")
+MAX_MENU_IMAGE = 1024 * 1024
 HOLD_LIMIT = 30.0  # a held request never waits longer than this (a forgotten release)
 
 
@@ -101,6 +104,9 @@ class FakeLine:
     _cond: threading.Condition = field(default_factory=threading.Condition)
     keep_requests: bool = True  # the benchmark's long runs keep counts only
     counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Rich menus as LINE keeps them: id → the create request (+ "image": bytes once uploaded).
+    rich_menus: dict[str, dict] = field(default_factory=dict)
+    default_rich_menu: str | None = None
 
     # --- configuring -------------------------------------------------------------------
     def fail_next(
@@ -200,9 +206,58 @@ class FakeLine:
         retry_key = headers.get("x-line-retry-key")
         if retry_key and path not in RETRY_KEY_ENDPOINTS:
             return 400, {"message": "X-Line-Retry-Key is not supported by this endpoint"}, {}
+        if "/richmenu" in path:
+            return self._rich_menu(method, path, headers, body)
         if method == "POST":
             return self._post(path, body, retry_key)
         return self._get(path)
+
+    def _rich_menu(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple:
+        """Create, upload its picture (PNG/JPEG, ≤ 1 MB, once), list, set/get default, delete."""
+        with self._cond:
+            if (method, path) == ("POST", "/v2/bot/richmenu"):
+                if not isinstance(body, dict) or not body.get("size") or not body.get("areas"):
+                    return 400, {"message": "The request body has 1 error(s)"}, {}
+                menu_id = f"richmenu-{uuid.uuid4().hex}"
+                self.rich_menus[menu_id] = {**body, "richMenuId": menu_id}
+                return 200, {"richMenuId": menu_id}, {}
+            if (method, path) == ("GET", "/v2/bot/richmenu/list"):
+                menus = [
+                    {k: v for k, v in m.items() if k != "image"} for m in self.rich_menus.values()
+                ]
+                return 200, {"richmenus": menus}, {}
+            if (method, path) == ("GET", "/v2/bot/user/all/richmenu"):
+                if self.default_rich_menu is None:
+                    return 404, {"message": "no default richmenu"}, {}
+                return 200, {"richMenuId": self.default_rich_menu}, {}
+            default = _DEFAULT_MENU_RE.match(path)
+            if method == "POST" and default:
+                menu = self.rich_menus.get(default.group(1))
+                if menu is None:
+                    return 404, {"message": "Not found"}, {}
+                if "image" not in menu:
+                    return 400, {"message": "must upload richmenu image before applying it"}, {}
+                self.default_rich_menu = default.group(1)
+                return 200, {}, {}
+            match = _RICH_MENU_RE.match(path)
+            menu = self.rich_menus.get(match.group(1)) if match else None
+            if menu is None:
+                return 404, {"message": "Not found"}, {}
+            if method == "POST" and match.group(2):
+                if headers.get("content-type") not in ("image/png", "image/jpeg"):
+                    return 415, {"message": "Unsupported Media Type"}, {}
+                if not isinstance(body, bytes) or not 0 < len(body) <= MAX_MENU_IMAGE:
+                    return 400, {"message": "image size must be 1 MB or less"}, {}
+                if "image" in menu:
+                    return 400, {"message": "An image has already been uploaded"}, {}
+                menu["image"] = body
+                return 200, {}, {}
+            if method == "DELETE" and not match.group(2):
+                del self.rich_menus[match.group(1)]
+                if self.default_rich_menu == match.group(1):
+                    self.default_rich_menu = None
+                return 200, {}, {}
+        return 404, {"message": "Not found"}, {}
 
     def _post(self, path: str, body: Any, retry_key: str | None) -> tuple:
         if not isinstance(body, dict):
@@ -258,7 +313,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
-            body = "<not json>"
+            body = (
+                raw if self.headers.get("Content-Type", "").startswith("image/") else "<not json>"
+            )
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = self.path.split("?", 1)[0]
         status, payload, extra = fake.answer(self.command, path, headers, body)
@@ -276,6 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = _serve
     do_POST = _serve
+    do_DELETE = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read `requests`
         return

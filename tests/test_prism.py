@@ -173,3 +173,25 @@ def test_a_reminder_dispatch_sends_through_lines_spec(prism_url, sqlite_url, cal
         gw.close()
     assert (report.sent, report.failed, report.retry_later) == (1, 0, 0)
     assert [p.status for p in pushes(sqlite_url)] == ["sent"]
+
+
+def test_richmenu_deploy_makes_only_requests_lines_spec_accepts(prism_url):
+    """`python -m itabot richmenu deploy`'s calls — list, default, create, the picture's upload
+    (to the data host, here Prism too), set default — each answered 2xx by LINE's spec: a 4xx
+    or 422 from Prism would raise out of `deploy`."""
+    from itabot.richmenu.deploy import deploy
+
+    done = deploy(Settings(line_channel_access_token=TOKEN, line_api_base_url=prism_url))
+    assert done.created and done.rich_menu_id
+
+
+def test_prism_checks_a_rich_menus_body_and_token(prism_url):
+    from itabot.richmenu.menu import menu_request
+
+    body = menu_request("itabot x").to_dict()
+    url = f"{prism_url}/v2/bot/richmenu"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert requests.post(url, json=body, headers=auth, timeout=10).status_code == 200
+    too_long = {**body, "chatBarText": "ข้อความแถบแชทที่ยาวเกินสิบสี่ตัว"}
+    assert requests.post(url, json=too_long, headers=auth, timeout=10).status_code in (400, 422)
+    assert requests.post(url, json=body, timeout=10).status_code == 401

@@ -215,7 +215,7 @@ def _ambiguous(lookup: Lookup, verb: str) -> Reply:
 
 
 def cmd_agency_usage(cmd: Command, args: str) -> Reply:
-    return _group_usage(args, ("agency add", "agency list", "agency remove"))
+    return _group_usage(args, ("agency add", "agency list", "agency remove", "agency code"))
 
 
 MAX_BULK_AGENCIES = 50

@@ -1,8 +1,10 @@
-"""`/bind` and `/unbind`: tie a chat or group to a registered agency, or untie it."""
+"""`/bind` and `/unbind`: tie a chat or group to a registered agency (by its name, or by the
+agency's bind code: itabot.admin.bind_codes), or untie it."""
 
 from __future__ import annotations
 
 from itabot.admin.agency import _ambiguous, _not_found, find_agency, unknown_province
+from itabot.admin.bind_codes import as_code, bind_with_code
 from itabot.admin.core import (
     _FORBIDDEN_RE,
     Command,
@@ -11,6 +13,8 @@ from itabot.admin.core import (
     _chat_word,
     _needs_chat,
     _usage,
+    bound_reply,
+    refuse_unless_admin,
 )
 from itabot.calendars.names import resolve_province
 from itabot.storage.chats import bind_chat, unbind_chat
@@ -44,7 +48,16 @@ def _bind_coordinator(cmd: Command, written: str) -> Reply:
     )
 
 
+CODE_HINT = "\nหรือขอรหัสผูกกลุ่มจากผู้ดูแล (/agency code) แล้วพิมพ์ /bind <รหัส> ในกลุ่มของหน่วยงาน"
+
+
 def cmd_bind(cmd: Command, args: str) -> Reply:
+    """`/bind K7QM-3XPA` (anyone, with a code) or `/bind <agency>` (admins)."""
+    code = as_code(args)
+    if code is not None:
+        return bind_with_code(cmd, code)
+    if (refusal := refuse_unless_admin(cmd, CODE_HINT)) is not None:
+        return refusal
     if (problem := _needs_chat(cmd)) is not None:
         return problem
     first, _, rest = args.partition(" ")
@@ -68,16 +81,7 @@ def cmd_bind(cmd: Command, args: str) -> Reply:
             "ok",
             f"already bound to agency {agency.id}",
         )
-    previous = bind_chat(cmd.session, cmd.chat, agency, cmd.user_id)
-    was = f" (เดิมผูกกับ {_agency_label(previous)})" if previous else ""
-    return Reply(
-        f"ผูก{where}กับ {_agency_label(agency)} แล้ว{was}\n"
-        f"คำถามและการเตือนใน{where}จะใช้กำหนดการของจังหวัด{agency.province}และของหน่วยงานนี้",
-        "ok",
-        f"chat {cmd.chat.id} bound to agency {agency.id}"
-        + (f" (was {previous.id})" if previous else ""),
-        ("กำหนดการถัดไป", "/remind"),
-    )
+    return bound_reply(cmd, agency, bind_chat(cmd.session, cmd.chat, agency, cmd.user_id))
 
 
 def cmd_unbind(cmd: Command, args: str) -> Reply:

@@ -17,20 +17,20 @@ from sqlalchemy.orm import Session
 
 from itabot.admin.admins import cmd_admin_add, cmd_admin_list, cmd_admin_remove, cmd_admin_usage
 from itabot.admin.agency import cmd_agency_add, cmd_agency_list, cmd_agency_remove, cmd_agency_usage
+from itabot.admin.bind_codes import cmd_agency_code
 from itabot.admin.binding import cmd_bind, cmd_unbind
 from itabot.admin.core import (
     _HEAD_RE,
     _MENTIONED_COMMAND_RE,
     _ZERO_WIDTH_RE,
-    ADMIN_NEEDED,
     COMMAND_QUICK,
     MAX_COMMAND_CHARS,
-    NO_SENDER,
     Command,
     Reply,
     Spec,
     audit,
     is_admin,
+    refuse_unless_admin,
     split_sub,
     visible,
 )
@@ -60,13 +60,14 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
         "add": Spec(cmd_agency_add),
         "list": Spec(cmd_agency_list),
         "remove": Spec(cmd_agency_remove),
+        "code": Spec(cmd_agency_code),
         "*": Spec(cmd_agency_usage),
     },
     "done": Spec(cmd_done, admin=False),
     "undone": Spec(cmd_undone, admin=False),
     "status": Spec(cmd_status),
     "nudge": Spec(cmd_nudge),
-    "bind": Spec(cmd_bind),
+    "bind": Spec(cmd_bind, admin=False),  # a code binds without an admin; a name needs one
     "quota": Spec(cmd_quota),
     "unbind": Spec(cmd_unbind),
     "admin": {
@@ -190,14 +191,8 @@ def execute(
         elif spec is entry.get("*") and sub:
             rest = args  # the group's fallback reads the whole text
     assert spec is not None
-    if spec.admin:
-        cmd.audited = True
-        if not cmd.is_admin:
-            template = NO_SENDER if not user_id else ADMIN_NEEDED
-            reply = Reply(
-                template.format(command=cmd.name), "refused", "not an admin", COMMAND_QUICK[1:]
-            )
-            return _finish(cmd, reply)
+    if spec.admin and (refusal := refuse_unless_admin(cmd)) is not None:
+        return _finish(cmd, refusal)
     try:
         reply = spec.handler(cmd, rest)
     except IntegrityError:

@@ -62,7 +62,11 @@ USAGE = {
     ),
     "agency list": "/agency list [จังหวัด] [หน้า]\nเช่น /agency list สุรินทร์",
     "agency remove": "/agency remove <ชื่อหน่วยงาน> [จังหวัด]\nเช่น /agency remove อบต.คลองพา",
-    "bind": "/bind <ชื่อหน่วยงาน>\nเช่น /bind อบต.คลองพา (ชื่อซ้ำหลายจังหวัด: /bind สุรินทร์ อบต.คลองพา)",
+    "agency code": "/agency code <ชื่อหน่วยงาน>\nเช่น /agency code อบต.คลองพา (ได้รหัสผูกกลุ่ม ใช้ได้ครั้งเดียวภายใน 7 วัน)",
+    "bind": (
+        "/bind <รหัสผูกกลุ่ม> (ทุกคน ในกลุ่มของหน่วยงาน) เช่น /bind K7QM-3XPA\n"
+        "/bind <ชื่อหน่วยงาน> (ผู้ดูแล) เช่น /bind อบต.คลองพา (ชื่อซ้ำหลายจังหวัด: /bind สุรินทร์ อบต.คลองพา)"
+    ),
     "unbind": "/unbind",
     "admin add": "/admin add <user id>\nเช่น /admin add U0123456789abcdef0123456789abcdef",
     "admin remove": "/admin remove <user id>",
@@ -111,6 +115,17 @@ Handler = Callable[[Command, str], Reply]
 class Spec:
     handler: Handler
     admin: bool = True  # only admins may run it (and it is audited)
+
+
+def refuse_unless_admin(cmd: Command, hint: str = "") -> Reply | None:
+    """The refusal of an admin command to anyone else, or None for an admin; either way the
+    command is audited (every admin action and every refused attempt is)."""
+    cmd.audited = True
+    if cmd.is_admin:
+        return None
+    template = NO_SENDER if not cmd.user_id else ADMIN_NEEDED
+    text = template.format(command=cmd.name) + hint
+    return Reply(text, "refused", "not an admin", COMMAND_QUICK[1:])
 
 
 def split_sub(args: str) -> tuple[str, str]:
@@ -193,6 +208,21 @@ def _quoted(text: str) -> str:
 
 def _agency_label(agency: Agency) -> str:
     return f"{_quoted(agency.name)} จังหวัด{agency.province}"
+
+
+def bound_reply(cmd: Command, agency: Agency, previous: Agency | None, how: str = "") -> Reply:
+    """What `/bind` says once the chat is bound (by name or by code: the same words)."""
+    assert cmd.chat is not None
+    where = _chat_word(cmd)
+    was = f" (เดิมผูกกับ {_agency_label(previous)})" if previous else ""
+    return Reply(
+        f"ผูก{where}กับ {_agency_label(agency)} แล้ว{was}\n"
+        f"คำถามและการเตือนใน{where}จะใช้กำหนดการของจังหวัด{agency.province}และของหน่วยงานนี้",
+        "ok",
+        f"chat {cmd.chat.id} bound to agency {agency.id}{how}"
+        + (f" (was {previous.id})" if previous else ""),
+        ("กำหนดการถัดไป", "/remind"),
+    )
 
 
 def _needs_chat(cmd: Command) -> Reply | None:

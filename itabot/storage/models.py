@@ -217,3 +217,36 @@ class Confirmation(Base):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BindCode(Base):
+    """An agency's one live bind code (`/agency code`): only its HMAC is kept, so a copy of
+    the database binds nothing. One row per agency — a new code replaces the old one; a used
+    code keeps its row (so a second use is told "already used") until the next code."""
+
+    __tablename__ = "bind_code"
+
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agency.id", ondelete="CASCADE", name="fk_bind_code_agency_id"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA256 hex
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[str | None] = mapped_column(String(64))
+    used_in: Mapped[str | None] = mapped_column(String(64))  # the chat it bound
+
+
+class BindGuess(Base):
+    """A wrong, used or expired code typed in a chat: the rows of the last hour are the chat's
+    guesses against the limit, shared by every worker and kept across restarts."""
+
+    __tablename__ = "bind_guess"
+    __table_args__ = (Index("ix_bind_guess_chat_at", "chat_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
