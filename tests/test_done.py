@@ -269,6 +269,7 @@ def _say(services, text, chat_id=GROUP, user=ALICE, now=NOON_ISH):
 def test_done_alone_lists_what_can_be_confirmed_as_postback_buttons(services, groups):
     answer = _say(services, "/done")
     assert "ตาเมียง" in answer.text and "OIT" in answer.text
+    assert "ปิด 30 มิ.ย. 2569 เวลา 17.00 น." in answer.text and "ปิด ปิด" not in answer.text
     assert answer.postbacks and len(answer.postbacks) <= MAX_QUICK_REPLIES
     labels = [label for label, _data in answer.postbacks]
     assert all(len(label) <= MAX_LABEL for label in labels)

@@ -334,7 +334,7 @@ def cmd_done(cmd: Command, args: str) -> Reply:
         if not todo:
             return Reply(f"{agency.name}: ไม่มีขั้นตอนที่รอยืนยันตอนนี้", "ok")
         lines = [f"ขั้นตอนที่ {agency.name} ยืนยันว่าทำแล้วได้ตอนนี้ (กดปุ่มด้านล่าง หรือพิมพ์ /done OIT):"]
-        lines += [f"• {phase_name(p)} — ปิด {closing_short(p)}" for p in todo]
+        lines += [f"• {phase_name(p)} — {closing_short(p)}" for p in todo]
         buttons = tuple(
             (choice_label(p), d)
             for p in todo[:MAX_CHOICES]
