@@ -267,6 +267,7 @@ def handle_postback(
                 user_id=user_id,
                 sender_is_admin=sender_is_admin,
                 now=now,
+                name_of=done.name_in_chat(services.line, user_id, chat_id, chat_type),
             )
         if isinstance(out, nudge.Prepared):
             prepared, out = out, None

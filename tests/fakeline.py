@@ -55,6 +55,7 @@ RETRY_KEY_ENDPOINTS = (
     "/v2/bot/message/broadcast",
 )
 _MEMBER_COUNT_RE = re.compile(r"^/v2/bot/(group|room)/([^/]+)/members/count$")
+_PROFILE_RE = re.compile(r"^/v2/bot/(?:(?:group|room)/[^/]+/member|profile)/([^/]+)$")
 _RICH_MENU_RE = re.compile(r"^/v2/bot/richmenu/([^/]+)(/content)?$")
 _DEFAULT_MENU_RE = re.compile(r"^/v2/bot/user/all/richmenu/([^/]+)$")
 MAX_MENU_IMAGE = 1024 * 1024
@@ -94,6 +95,7 @@ class FakeLine:
     quota: dict[str, Any] = field(default_factory=lambda: {"type": "limited", "value": 300})
     consumption: int = 42
     member_counts: dict[str, int] = field(default_factory=dict)
+    display_names: dict[str, str] = field(default_factory=dict)  # user id → LINE name (else 404)
     requests: list[Recorded] = field(default_factory=list)
     accepted_retry_keys: set[str] = field(default_factory=set)
     used_reply_tokens: set[str] = field(default_factory=set)
@@ -296,6 +298,10 @@ class FakeLine:
         match = _MEMBER_COUNT_RE.match(path)
         if match:
             return 200, {"count": self.member_counts.get(match.group(2), 3)}, {}
+        match = _PROFILE_RE.match(path)
+        if match and match.group(1) in self.display_names:
+            user = match.group(1)
+            return 200, {"displayName": self.display_names[user], "userId": user}, {}
         return 404, {"message": "Not found"}, {}
 
 

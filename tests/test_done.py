@@ -179,6 +179,25 @@ def test_the_reminders_button_pressed_in_a_group_is_recorded_once_and_stops_that
     assert (again.suppressed, again.pushes_created) == (0, 0)
 
 
+def test_who_confirmed_is_shown_by_the_line_name_lines_gives(app, line_settings, groups, fake_line):
+    """LINE's name of the member who pressed (its group member profile), cleaned and kept with
+    the confirmation; the other group and a later answer show it too."""
+    fake_line.display_names[ALICE] = "สมหญิง ใจดี\u202e\n" + "ก" * 80
+    line = FakeGateway()
+    remind(line_settings, line, SEVEN_DAYS_BEFORE)
+    buttons = postbacks_in(messages_to_json(next(m for to, _k, m in line.calls if to == GROUP)))
+    client = app.test_client()
+    press_in_group(client, buttons[OIT])
+    app.extensions[EXTENSION].wait_idle(10)
+    press_in_group(client, buttons[OIT], chat_id=GROUP_2, user=BOB)
+    app.extensions[EXTENSION].wait_idle(10)
+    first, second = reply_texts(fake_line)
+    assert "โดย คุณสมหญิง ใจดี" in first and "โดย คุณสมหญิง ใจดี" in second
+    assert "\u202e" not in first and "ก" * 41 not in first
+    asked = [r.path for r in fake_line.calls() if "/member/" in r.path]
+    assert asked == [f"/v2/bot/group/{GROUP}/member/{ALICE}"]  # only the press that recorded
+
+
 def test_a_forged_postback_through_the_webhook_stores_nothing_and_answers_in_thai(
     app, line_settings, groups, fake_line
 ):

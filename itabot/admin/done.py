@@ -17,17 +17,19 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from itabot.admin.core import Command, Reply, is_admin
+from itabot.admin.core import Command, Reply, is_admin, visible
 from itabot.calendars.model import Calendars, Phase
+from itabot.calendars.names import clean_text
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
 from itabot.calendars.wording import closing_short, tool_label
+from itabot.line.client import LineGateway
 from itabot.reminders.planner import ChatPlanInput, PhaseIndex
 from itabot.storage import db
 from itabot.storage.models import Agency, Chat, Confirmation
@@ -153,8 +155,20 @@ def confirmation_key(phase: Phase) -> tuple[str, str, int]:
     return (phase.calendar, phase.id, phase.fiscal_year)
 
 
-def who(user_id: str | None) -> str:
+def who(user_id: str | None, name: str | None = None) -> str:
+    """The LINE name when LINE gave it, else a shortened user id (never the whole id: a
+    group's members need not see it)."""
+    if name:
+        return f"คุณ{name}"
     return f"ผู้ใช้ {user_id[:5]}…{user_id[-4:]}" if user_id else "ไม่ทราบผู้ใช้"
+
+
+def _clean_name(name: str | None) -> str | None:
+    """A display name as shown in a reply: printable, one line, at most 40 characters."""
+    if not name:
+        return None
+    shown = visible(clean_text(name), 40)
+    return shown or None
 
 
 def when(moment: datetime) -> str:
@@ -164,7 +178,7 @@ def when(moment: datetime) -> str:
 
 def confirmed_note(c: Confirmation) -> str:
     """ "✓ ยืนยันแล้ว โดย … เมื่อ …": what cards and answers show for a confirmed phase."""
-    return f"✓ ยืนยันแล้ว โดย {who(c.confirmed_by)} เมื่อ {when(c.confirmed_at)}"
+    return f"✓ ยืนยันแล้ว โดย {who(c.confirmed_by, c.confirmed_by_name)} เมื่อ {when(c.confirmed_at)}"
 
 
 def phase_name(phase: Phase) -> str:
@@ -190,7 +204,13 @@ class Outcome:
 
 
 def confirm(
-    session: Session, secret: str, agency: Agency, phase: Phase, user_id: str | None, now: datetime
+    session: Session,
+    secret: str,
+    agency: Agency,
+    phase: Phase,
+    user_id: str | None,
+    now: datetime,
+    name: str | None = None,
 ) -> Outcome:
     """Record once for the agency. A second press (another member, a redelivery, a double tap)
     finds the row: the unique key decides who was first, in either database."""
@@ -200,6 +220,7 @@ def confirm(
         "phase_id": phase.id,
         "fiscal_year": phase.fiscal_year,
         "confirmed_by": user_id,
+        "confirmed_by_name": _clean_name(name),
         "confirmed_at": now.astimezone(UTC),
     }
     insert = db.insert_for(session.get_bind().dialect.name)(Confirmation.__table__).values(values)
@@ -212,14 +233,14 @@ def confirm(
     if fresh:
         text = (
             f"บันทึกแล้ว ✓ {phase_name(phase)} ({closing_short(phase)})\n"
-            f"หน่วยงาน: {agency.name}\nโดย {who(user_id)} เมื่อ {when(now)}\n"
+            f"หน่วยงาน: {agency.name}\nโดย {who(user_id, row.confirmed_by_name)} เมื่อ {when(now)}\n"
             "จะไม่มีการแจ้งเตือนขั้นตอนนี้อีกในทุกแชทของหน่วยงาน (กด ยกเลิก หากกดผิด)"
         )
         log.info("agency %s confirmed %s/%s", agency.id, phase.calendar, phase.id)
         return Outcome(text, "ok", buttons)
     text = (
         f"ขั้นตอนนี้ยืนยันไว้แล้ว: {phase_name(phase)}\n"
-        f"โดย {who(row.confirmed_by)} เมื่อ {when(row.confirmed_at)}\n"
+        f"โดย {who(row.confirmed_by, row.confirmed_by_name)} เมื่อ {when(row.confirmed_at)}\n"
         "(ผู้ที่ยืนยันหรือผู้ดูแลกด ยกเลิก ได้)"
     )
     return Outcome(text, "ok", buttons)
@@ -248,7 +269,7 @@ def undo(
         return Outcome(f"ขั้นตอนนี้ยังไม่ได้ยืนยัน: {phase_name(phase)} (ไม่มีอะไรต้องยกเลิก)", "invalid")
     if not settings_admin and (not user_id or row.confirmed_by != user_id):
         return Outcome(
-            f"ยกเลิกได้เฉพาะผู้ที่ยืนยัน ({who(row.confirmed_by)}) หรือผู้ดูแลระบบ ไม่มีการเปลี่ยนแปลง",
+            f"ยกเลิกได้เฉพาะผู้ที่ยืนยัน ({who(row.confirmed_by, row.confirmed_by_name)}) หรือผู้ดูแลระบบ ไม่มีการเปลี่ยนแปลง",
             "refused",
         )
     session.execute(delete(Confirmation).where(Confirmation.id == row.id))
@@ -278,8 +299,10 @@ def press(
     user_id: str | None,
     sender_is_admin: bool,
     now: datetime,
+    name_of: Callable[[], str | None] | None = None,
 ) -> Outcome:
-    """A "✓ ทำแล้ว" or "ยกเลิก" pressed in `chat`."""
+    """A "✓ ทำแล้ว" or "ยกเลิก" pressed in `chat`. `name_of` asks LINE the presser's name
+    (only for a genuine "✓ ทำแล้ว" of an open phase: a forged press costs LINE nothing)."""
     pressed = parse_postback(secret, data)
     if pressed is None:
         log.warning(
@@ -294,7 +317,17 @@ def press(
         return Outcome(phase, "invalid")
     if pressed.action == "undo":
         return undo(session, sender_is_admin, agency, phase, user_id)
-    return confirm(session, secret, agency, phase, user_id, now)
+    first = name_of is not None and _confirmation_of(session, agency, phase) is None
+    return confirm(session, secret, agency, phase, user_id, now, name_of() if first else None)
+
+
+def name_in_chat(
+    line: LineGateway | None, user_id: str | None, chat_id: str | None, chat_type: str | None
+) -> Callable[[], str | None] | None:
+    """How to ask LINE who pressed, when there is a LINE to ask."""
+    if line is None or not user_id:
+        return None
+    return lambda: line.display_name(user_id, chat_id, chat_type)
 
 
 # --- by text: /done, /undone ------------------------------------------------------------------
@@ -349,7 +382,8 @@ def cmd_done(cmd: Command, args: str) -> Reply:
             "invalid",
             "no phase",
         )
-    out = confirm(cmd.session, secret, agency, phase, cmd.user_id, cmd.now)
+    ask = name_in_chat(cmd.line, cmd.user_id, cmd.chat_id, cmd.chat.type if cmd.chat else None)
+    out = confirm(cmd.session, secret, agency, phase, cmd.user_id, cmd.now, ask() if ask else None)
     return Reply(out.text, out.outcome, postbacks=out.buttons)
 
 

@@ -90,6 +90,9 @@ class LineGateway(Protocol):
 
     def member_count(self, chat_id: str, chat_type: str) -> int: ...
 
+    def display_name(self, user_id: str, chat_id: str | None, chat_type: str | None) -> str | None:
+        ...
+
 
 # --- serialising messages (the push outbox stores them) ------------------------------------
 
@@ -362,6 +365,27 @@ class SdkLineGateway:
             _count_unknown(chat_id, _failure(exc))
         return 1
 
+    def display_name(self, user_id: str, chat_id: str | None, chat_type: str | None) -> str | None:
+        """The LINE name a group sees for a member (who pressed "✓ ทำแล้ว"), or None when LINE
+        cannot say (the user left, is not a friend in a 1:1, LINE is down): then the bot
+        shows a shortened user id rather than wait or fail."""
+        try:
+            if chat_type == "group" and chat_id:
+                profile = self._api.get_group_member_profile(
+                    chat_id, user_id, _request_timeout=self._timeout
+                )
+            elif chat_type == "room" and chat_id:
+                profile = self._api.get_room_member_profile(
+                    chat_id, user_id, _request_timeout=self._timeout
+                )
+            else:
+                profile = self._api.get_profile(user_id, _request_timeout=self._timeout)
+        except Exception as exc:  # LINE said no, did not answer, or answered oddly
+            failure = _failure(exc)
+            log.info("display name of %s unknown: status=%s", user_id, failure.status)
+            return None
+        return profile.display_name or None
+
 
 def _count_unknown(chat_id: str, failure: _Failure) -> None:
     log.warning(
@@ -486,6 +510,9 @@ class LoggingGateway:
 
     def member_count(self, chat_id: str, chat_type: str) -> int:
         return 1
+
+    def display_name(self, user_id: str, chat_id: str | None, chat_type: str | None) -> str | None:
+        return None
 
 
 def make_line_gateway(

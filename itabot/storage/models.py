@@ -216,6 +216,7 @@ class Confirmation(Base):
     phase_id: Mapped[str] = mapped_column(String(100))
     fiscal_year: Mapped[int] = mapped_column(Integer)
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_by_name: Mapped[str | None] = mapped_column(String(100))  # LINE name, if known
     confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

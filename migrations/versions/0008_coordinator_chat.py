@@ -1,4 +1,5 @@
-"""chat.coordinator_of: a chat bound as a province's coordinator chat (the weekly digest)
+"""chat.coordinator_of: a province's coordinator chat (the weekly digest);
+confirmation.confirmed_by_name: the LINE name of who pressed "✓ ทำแล้ว"
 
 Revision ID: 0008
 Revises: 0005
@@ -19,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("chat") as batch:
         batch.add_column(sa.Column("coordinator_of", sa.String(64), nullable=True))
+    with op.batch_alter_table("confirmation") as batch:
+        batch.add_column(sa.Column("confirmed_by_name", sa.String(100), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("confirmation") as batch:
+        batch.drop_column("confirmed_by_name")
     with op.batch_alter_table("chat") as batch:
         batch.drop_column("coordinator_of")
