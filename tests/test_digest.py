@@ -5,14 +5,12 @@ and PostgreSQL when TEST_DATABASE_URL is set; every clock injected."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from itabot.admin.commands import execute
 from itabot.reminders.dispatch import dispatch
 from itabot.storage import db
-from itabot.storage.models import Agency, Chat, Confirmation
+from itabot.storage.models import Chat
 from tests.conftest import bkk
-from tests.test_reminder_support import FakeGateway, bind_chat, ledger
+from tests.test_reminder_support import FakeGateway, bind_chat, confirm_done, ledger
 
 ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
 COORDINATORS = "C" + "c" * 32
@@ -37,18 +35,7 @@ def setup(settings) -> None:
     bind_chat(url, TAMIANG, remind_enabled=False)  # muted: only the digest is pushed here
     bind_chat(url, CHANIANG, agency="องค์การบริหารส่วนตำบลเฉนียง", remind_enabled=False)
     bind_chat(url, COORDINATORS, agency=None)
-    with db.session_scope(url) as session:
-        tamiang = session.scalar(select(Agency).where(Agency.name.like("%ตาเมียง")))
-        session.add(
-            Confirmation(
-                agency_id=tamiang.id,
-                calendar="national-2569",
-                phase_id="oit-answer",
-                fiscal_year=2569,
-                confirmed_by=ADMIN,
-                confirmed_at=bkk(2026, 6, 20, 9),
-            )
-        )
+    confirm_done(url, TAMIANG, "national-2569/oit-answer")
     assert command(settings, "/bind coordinator จ.สุรินทร์").extra["outcome"] == "ok"
 
 

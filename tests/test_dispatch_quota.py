@@ -7,17 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from itabot.admin.commands import execute
 from itabot.calendars.thai_dates import BANGKOK
 from itabot.line.client import PushOutcome, PushResult
 from itabot.reminders.dispatch import dispatch
 from itabot.reminders.planner import reminder_phases
 from itabot.storage import db
-from itabot.storage.models import Chat, Confirmation
 from tests.conftest import bkk
-from tests.test_reminder_support import SURIN_LOCAL, FakeGateway, bind_chat, ledger
+from tests.test_reminder_support import SURIN_LOCAL, FakeGateway, bind_chat, confirm_done, ledger
 
 ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
 GROUPS = [f"Cquota{i:027d}" for i in range(20)]
@@ -155,19 +152,8 @@ def test_a_confirmed_phase_is_not_paid_for_so_other_agencies_hear_it(settings, c
         if p.scope == "national" and p.closing.astimezone(BANGKOK).date() == date(2026, 6, 30)
     ]
     assert {p.id for p in itas} == {"iit", "oit-answer"}  # both close 30 June 17.00
-    with db.session_scope(url) as session:
-        agency_id = session.scalar(select(Chat.agency_id).where(Chat.id == GROUPS[0]))
-        for p in itas:
-            session.add(
-                Confirmation(
-                    agency_id=agency_id,
-                    calendar=p.calendar,
-                    phase_id=p.id,
-                    fiscal_year=p.fiscal_year,
-                    confirmed_by=ADMIN,
-                    confirmed_at=bkk(2026, 6, 20, 9),
-                )
-            )
+    for p in itas:
+        confirm_done(url, GROUPS[0], p.key)
     for day in (29, 30):
         dispatch(url, line, calendars, settings, bkk(2026, 6, day, 8, 31), "w")
     rows = [r for r in ledger(url) if r.phase in {p.key for p in itas}]

@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 
 from itabot.admin import nudge
 from itabot.router import Services, handle_message, handle_postback
-from itabot.storage import db
-from itabot.storage.models import Agency, Confirmation
 from tests.conftest import bkk
 from tests.test_done import ADMIN, ALICE, GROUP, GROUP_2, OTHER
-from tests.test_reminder_support import bind_chat, ledger
+from tests.test_reminder_support import bind_chat, confirm_done, ledger
 
 pytest_plugins = ["tests.fakeline"]
 
@@ -52,21 +49,6 @@ def press(services, data, user=ADMIN, now=NOON):
     )
 
 
-def confirm_oit(url, agency_name="องค์การบริหารส่วนตำบลตาเมียง"):
-    with db.session_scope(url) as session:
-        agency = session.scalar(select(Agency).where(Agency.name == agency_name))
-        session.add(
-            Confirmation(
-                agency_id=agency.id,
-                calendar="national-2569",
-                phase_id="oit-answer",
-                fiscal_year=2569,
-                confirmed_by=ALICE,
-                confirmed_at=bkk(2026, 6, 20, 9),
-            )
-        )
-
-
 def pushed_to(fake_line) -> list[str]:
     return [p.json["to"] for p in fake_line.pushes]
 
@@ -75,7 +57,7 @@ def test_preview_shows_the_cost_and_pushes_nothing_then_the_button_pushes_once(
     services, groups, fake_line, line_settings
 ):
     fake_line.member_counts[OTHER] = 8
-    confirm_oit(line_settings.database_url)
+    confirm_done(line_settings.database_url, GROUP, OIT)
     preview = say(services, "/nudge OIT สุรินทร์")
     assert "ยังไม่ยืนยัน 1 หน่วยงาน" in preview.text
     assert "จะส่งถึง 1 แชท ใช้ 8 ข้อความ" in preview.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from itabot.calendars.names import agency_key
 from itabot.calendars.thai_dates import BANGKOK
 from itabot.line.client import PushOutcome, PushResult
 from itabot.storage import db
-from itabot.storage.models import Agency, Chat, Push, Reminder
+from itabot.storage.models import Agency, Chat, Confirmation, Push, Reminder
 
 SURIN_LOCAL = "องค์การบริหารส่วนตำบลตาเมียง"  # an อบต. in Surin
 SURIN_OFFICE = "สำนักงานจังหวัดสุรินทร์"  # สนจ.สร.
@@ -125,6 +125,22 @@ class LedgerRow:
     offset_days: int
     status: str
     push_id: int | None
+
+
+def confirm_done(url: str, chat_id: str, phase_key: str, fiscal_year: int = 2569) -> None:
+    """The agency bound to `chat_id` has pressed "✓ ทำแล้ว" for `calendar/phase` (20 June)."""
+    calendar, phase_id = phase_key.split("/")
+    with db.session_scope(url) as session:
+        session.add(
+            Confirmation(
+                agency_id=session.get(Chat, chat_id).agency_id,
+                calendar=calendar,
+                phase_id=phase_id,
+                fiscal_year=fiscal_year,
+                confirmed_by="U" + "a" * 32,
+                confirmed_at=datetime(2026, 6, 20, 2, 0, tzinfo=UTC),
+            )
+        )
 
 
 def ledger(url: str) -> list[LedgerRow]:
