@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import ics
 import pytest
+import requests
 from icalendar import Calendar as ICalendar
 from sqlalchemy import select
 
@@ -24,7 +25,9 @@ from itabot.router import Services, handle_message
 from itabot.storage import db
 from itabot.storage.models import AuditLog, WebLink
 from itabot.webhook.routes import EXTENSION
+from tests import test_gunicorn
 from tests.conftest import SCHEDULES, bkk
+from tests.fakeline import callback_body, sign, source, text_event
 from tests.test_reminder_support import bind_chat
 
 pytest_plugins = ["tests.fakeline"]
@@ -299,3 +302,44 @@ def test_revoked_wrong_and_unbound_calendar_links_are_404(app, client):
     path = link_path(say(app, "/calendar", user=STAFF, group=GROUP))
     say(app, "/unbind", group=GROUP)
     assert client.get(path).status_code == 404
+
+
+# --- over gunicorn: the commands by signed webhook, the links from the workers -------------------
+
+start_gunicorn = test_gunicorn.start_gunicorn
+
+
+def test_links_over_gunicorn_from_commands_sent_through_the_webhook(start_gunicorn, fake_line):
+    server = start_gunicorn(ITABOT_ADMIN_IDS=ADMIN, ITABOT_PUBLIC_URL=PUBLIC)
+
+    def send(text: str, chat: str | None = None) -> str:
+        src = source("group", user_id=ADMIN, chat_id=chat) if chat else source(user_id=ADMIN)
+        before = len(fake_line.replies)
+        body = callback_body(text_event(text, src=src))
+        headers = {"X-Line-Signature": sign(body, test_gunicorn.SECRET)}
+        assert requests.post(f"{server.url}/callback", data=body, headers=headers).ok
+        assert fake_line.wait_for(lambda f: len(f.replies) > before, timeout=20)
+        return fake_line.replies[-1].json["messages"][0]["text"]
+
+    def get(answer: str) -> requests.Response:
+        [url] = LINK_RE.findall(answer)
+        return requests.get(server.url + url.removeprefix(PUBLIC), timeout=10)
+
+    send(f"/agency add สุรินทร์ {SURIN[0]}")
+    send(f"/agency add สระบุรี {SARABURI}")
+    send(f"/bind {SURIN[0]}", GROUP)
+    dashboard = send("/dashboard สุรินทร์")
+    page = get(dashboard)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert SURIN[0] in page.text and "ตอบและอนุมัติข้อมูลตามแบบวัด OIT" in page.text
+    assert SARABURI not in page.text and "สระบุรี" not in page.text
+    calendar = send("/calendar", GROUP)
+    feed = get(calendar)
+    assert feed.status_code == 200
+    events = events_by_uid(feed.content)
+    oit = events["national-2569/oit-answer/2569@itabot"]
+    assert oit.decoded("DTSTART") == datetime(2026, 6, 30, 17, 0, tzinfo=BANGKOK)
+    send("/dashboard revoke สุรินทร์")
+    send("/calendar revoke", GROUP)
+    assert get(dashboard).status_code == 404
+    assert get(calendar).status_code == 404

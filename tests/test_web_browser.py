@@ -3,8 +3,8 @@ Chromium, driven by Selenium through Debian's chromedriver, loads the page from 
 over HTTP at a phone's width (390×844), and the page must: show the expected agencies and
 closings in Thai and nothing of another province, render its Thai text with a Thai font (asked
 of Chromium itself: the platform fonts it used for a node's glyphs), and fit the width with no
-sideways scrolling. The screenshot is kept in tests/artefacts/ (git-ignored; a copy is in
-docs/dashboard.png, shown in the README). `.ci/run` installs chromium and chromium-driver."""
+sideways scrolling. Screenshots are kept in tests/artefacts/ (git-ignored): the first phone screen (a copy is
+docs/dashboard.png, shown in the README) and the whole page. `.ci/run` installs chromium and chromium-driver."""
 
 from __future__ import annotations
 
@@ -115,12 +115,14 @@ def test_the_page_at_phone_width_in_headless_chromium(app, served, browser):
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= PHONE[0]
     ARTEFACTS.mkdir(exist_ok=True)
+    screen = ARTEFACTS / "dashboard-phone.png"  # what the phone shows first (docs/dashboard.png)
+    assert browser.save_screenshot(str(screen))
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": PHONE[0], "height": min(height, 4000), "deviceScaleFactor": 2, "mobile": True},
     )
-    shot = ARTEFACTS / "dashboard.png"
+    shot = ARTEFACTS / "dashboard.png"  # the whole page
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 20_000
     browser.execute_cdp_cmd(
