@@ -167,11 +167,19 @@ def test_dashboard_province_comes_from_the_chat_or_is_asked_for(app, client):
         from itabot.storage.models import Admin
 
         session.add(Admin(user_id=other_admin))
+    assert "จังหวัดสุรินทร์" not in say(app, "/dashboard", user=other_admin).text  # two provinces
     asked = say(app, "/dashboard", user=other_admin)
     assert "ระบุจังหวัด" in asked.text and not LINK_RE.search(asked.text)
     unknown = say(app, "/dashboard สุรินทร", user=other_admin)
     assert "ไม่พบจังหวัด" in unknown.text and "สุรินทร์" in unknown.text
     assert not LINK_RE.search(unknown.text)
+
+
+def test_with_agencies_of_one_province_only_that_province_is_the_admins(app, client):
+    url = app.extensions[EXTENSION].services.settings.database_url
+    bind_chat(url, GROUP, agency=SURIN[0])
+    page = client.get(link_path(say(app, "/dashboard")))
+    assert page.status_code == 200 and SURIN[0] in page.get_data(as_text=True)
 
 
 def test_dashboard_is_for_admins_and_only_in_a_private_chat(app):
@@ -263,6 +271,16 @@ def test_a_second_independent_parser_reads_the_same_closings_and_alarms(app, cli
         -timedelta(days=7) + timedelta(hours=9),
         -timedelta(days=1) + timedelta(hours=9),
     ]
+
+
+def test_an_agency_with_its_own_plan_gets_its_own_deadlines_too(app, client):
+    url = app.extensions[EXTENSION].services.settings.database_url
+    bind_chat(url, GROUP, province="เพชรบุรี", agency="องค์การบริหารส่วนตำบลหนองพลับ")
+    events = events_by_uid(feed(app, client))
+    own = events["agency-nongphlap-2569/iit-1/2569@itabot"]  # seed 003: its FY2569 measures
+    assert str(own.decoded("DTSTART")) == "2026-09-30"
+    assert "national-2569/oit-answer/2569@itabot" in events
+    assert not any(uid.startswith("province-") for uid in events)  # no Phetchaburi plan loaded
 
 
 def test_uids_stay_the_same_across_reloads_and_restarts(app, client, line_settings):

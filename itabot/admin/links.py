@@ -8,9 +8,12 @@ or not. A new link replaces the previous one of the same province or chat.
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from itabot.admin.agency import unknown_province
 from itabot.admin.core import Command, Reply, _chat_word, _needs_chat
 from itabot.calendars.names import resolve_province
+from itabot.storage.models import Agency
 from itabot.web.links import CALENDAR, DASHBOARD, calendar_url, dashboard_url, issue, revoke
 
 ASK_PROVINCE = "ไม่ทราบจังหวัดของคุณ (แชทนี้ไม่ได้ผูกกับหน่วยงาน)\nระบุจังหวัดท้ายคำสั่ง เช่น /dashboard สุรินทร์"
@@ -30,14 +33,18 @@ HOW_TO_SUBSCRIBE = (
 
 
 def _province(cmd: Command, args: str, example: str) -> tuple[str | None, Reply | None]:
-    """The province named in `args`, else the one of the chat's agency; or the reply that asks."""
+    """The province named in `args`, else the one of the chat's agency, else the only province
+    with agencies registered; or the reply that asks for one."""
     if args:
         province = resolve_province(args)
         return (province, None) if province else (None, unknown_province(args, example))
     agency = cmd.chat.agency if cmd.chat is not None and cmd.chat.active else None
-    if agency is None:
-        return None, Reply(ASK_PROVINCE, "invalid", "no province")
-    return agency.province, None
+    if agency is not None:
+        return agency.province, None
+    provinces = cmd.session.scalars(select(Agency.province).distinct().limit(2)).all()
+    if len(provinces) == 1:  # a deployment for one province: the admins' province is that one
+        return provinces[0], None
+    return None, Reply(ASK_PROVINCE, "invalid", "no province")
 
 
 def _private_chat(cmd: Command) -> Reply | None:
