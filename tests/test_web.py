@@ -27,7 +27,7 @@ from itabot.storage.models import AuditLog, WebLink
 from itabot.webhook.routes import EXTENSION
 from tests import test_gunicorn
 from tests.conftest import SCHEDULES, bkk
-from tests.fakeline import callback_body, sign, source, text_event
+from tests.fakeline import SECRET, callback_body, sign, source, text_event
 from tests.test_reminder_support import bind_chat
 
 pytest_plugins = ["tests.fakeline"]
@@ -361,3 +361,26 @@ def test_links_over_gunicorn_from_commands_sent_through_the_webhook(start_gunico
     send("/calendar revoke", GROUP)
     assert get(dashboard).status_code == 404
     assert get(calendar).status_code == 404
+
+
+def test_without_a_public_url_links_use_the_address_line_reached(line_settings, fake_line):
+    app = create_app(replace(line_settings, public_url=""))
+    app.extensions[EXTENSION].clock = lambda: NOW
+    client = app.test_client()
+
+    def post(text: str, base: str, signature: str | None = None) -> int:
+        body = callback_body(text_event(text, src=source(user_id=ADMIN)))
+        headers = {"X-Line-Signature": signature or sign(body, SECRET)}
+        return client.post("/callback", data=body, headers=headers, base_url=base).status_code
+
+    before = len(fake_line.replies)
+    assert post("/whoami", "https://bot.example.go.th") == 200
+    assert post("/whoami", "https://evil.example", signature="forged") == 400  # not recorded
+    assert fake_line.wait_for(lambda f: len(f.replies) > before, timeout=10)
+    assert post("/dashboard สุรินทร์", "https://evil.example", signature="forged") == 400
+    assert post("/dashboard สุรินทร์", "https://bot.example.go.th") == 200
+    assert fake_line.wait_for(lambda f: len(f.replies) > before + 1, timeout=10)
+    app.extensions[EXTENSION].wait_idle(10)
+    [url] = LINK_RE.findall(fake_line.replies[-1].json["messages"][0]["text"])
+    assert url.startswith("https://bot.example.go.th/dashboard/")
+    assert client.get(url.removeprefix("https://bot.example.go.th")).status_code == 200

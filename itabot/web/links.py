@@ -54,9 +54,27 @@ def scope_of(session: Session, kind: str, token: str) -> str | None:
     )
 
 
+_HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+_seen_base: list[str] = []  # the address LINE last reached this process at (a signed request)
+
+
+def remember_base(scheme: str, host: str) -> None:
+    """Record where a webhook request LINE signed arrived: without ITABOT_PUBLIC_URL, that is
+    the best guess of the address people can reach (LINE reached it). Only called for a POST
+    /callback answered 200, which needs the channel secret's signature, so a forged request
+    cannot point the links at another host."""
+    if scheme in {"http", "https"} and _HOST_RE.match(host):
+        _seen_base[:] = [f"{scheme}://{host}"]
+
+
 def base_url(settings: Settings) -> str:
-    """ITABOT_PUBLIC_URL, or where `python bot.py` listens when it is not set."""
-    return settings.public_url or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+    """ITABOT_PUBLIC_URL; else where LINE reached this process; else where `python bot.py`
+    listens."""
+    if settings.public_url:
+        return settings.public_url
+    if _seen_base:
+        return _seen_base[0]
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 
 def dashboard_url(settings: Settings, token: str) -> str:

@@ -15,14 +15,14 @@ import hashlib
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
 from itabot.router import Services
 from itabot.storage import db
 from itabot.storage.models import Chat
 from itabot.web.dashboard import province_page
 from itabot.web.feed import chat_feed
-from itabot.web.links import CALENDAR, DASHBOARD, scope_of
+from itabot.web.links import CALENDAR, DASHBOARD, remember_base, scope_of
 from itabot.webhook.routes import runtime
 
 CSS = (Path(__file__).parent / "dashboard.css").read_text(encoding="utf-8")
@@ -55,6 +55,14 @@ def _now() -> datetime:
 @web.after_request
 def _private(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@web.after_app_request
+def _remember_where_line_reached_us(response: Response) -> Response:
+    if request.path == "/callback" and request.method == "POST" and response.status_code == 200:
+        forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        remember_base(forwarded or request.scheme, request.host)
     return response
 
 
