@@ -120,7 +120,10 @@ def test_dashboard_shows_the_province_in_thai_and_nothing_of_another(app, client
 
 def test_dashboard_headers_keep_the_page_private(app, client):
     path = link_path(say(app, "/dashboard สุรินทร์"))
-    for response in (client.get(path), client.get("/dashboard/" + "x" * 43)):
+    wrong = client.get("/dashboard/" + "x" * 43)
+    assert wrong.status_code == 404 and "ไม่พบหน้านี้" in wrong.get_data(as_text=True)
+    assert "สุรินทร์" not in wrong.get_data(as_text=True)
+    for response in (client.get(path), wrong):
         headers = response.headers
         assert headers["Cache-Control"] == "no-store"
         assert headers["X-Frame-Options"] == "DENY"

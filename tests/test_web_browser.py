@@ -136,4 +136,4 @@ def test_a_revoked_link_is_404_in_the_browser_too(app, served, browser):
     say(app, "/dashboard revoke สุรินทร์", user=ADMIN)
     browser.get(served + path)
     assert "สุรินทร์" not in browser.page_source
-    assert "404" in browser.title or "Not Found" in browser.page_source
+    assert "ไม่พบหน้านี้ (404)" in browser.find_element(By.TAG_NAME, "body").text

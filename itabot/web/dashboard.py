@@ -20,7 +20,7 @@ from itabot.calendars.model import Calendars, Phase, drop_echoes
 from itabot.calendars.thai_dates import BANGKOK, fiscal_year_of, format_closing
 from itabot.calendars.wording import closing_text, countdown, owner_label, tool_label
 from itabot.config import Settings
-from itabot.storage.chats import CHAT_WORDS, format_time, reminder_settings
+from itabot.storage.chats import format_time, reminder_settings
 from itabot.storage.models import Agency, Chat, Confirmation
 
 CHAT_KINDS = {"user": "แชท 1:1", "group": "กลุ่ม", "room": "ห้อง"}
@@ -120,7 +120,7 @@ def _chat_row(chat: Chat, settings: Settings) -> ChatRow:
         f"เตือน {_days_text(s.days)} เวลา {format_time(s.time)} น." if s.enabled else "ปิดการเตือน"
     )
     return ChatRow(
-        CHAT_KINDS.get(chat.type, CHAT_WORDS.get(chat.type, chat.type)),
+        CHAT_KINDS.get(chat.type, chat.type),
         chat.id[-4:],
         chat.active,
         reminders,

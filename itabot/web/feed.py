@@ -14,7 +14,7 @@ reloaded (or the server restarted) updates its events instead of duplicating the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from icalendar import Alarm, Calendar, Event, vDuration
 
@@ -36,7 +36,7 @@ def phase_uid(phase: Phase) -> str:
     return f"{phase.calendar}/{phase.id}/{phase.fiscal_year}@itabot"
 
 
-def _event(phase: Phase, offsets: tuple[int, ...], remind_time, stamp: datetime) -> Event:
+def _event(phase: Phase, offsets: tuple[int, ...], remind_time: time, stamp: datetime) -> Event:
     closing = phase.closing.astimezone(BANGKOK)
     event = Event()
     event.add("uid", phase_uid(phase))
@@ -57,7 +57,7 @@ def _event(phase: Phase, offsets: tuple[int, ...], remind_time, stamp: datetime)
         event.add("dtstart", closing)
         event.add("dtend", closing)
     else:
-        start = datetime.combine(closing.date(), datetime.min.time(), tzinfo=BANGKOK)
+        start = datetime.combine(closing.date(), time(0, 0), tzinfo=BANGKOK)
         event.add("dtstart", closing.date())
         event.add("dtend", closing.date() + timedelta(days=1))
         event.add("transp", "TRANSPARENT")

@@ -66,6 +66,16 @@ def _remember_where_line_reached_us(response: Response) -> Response:
     return response
 
 
+@web.errorhandler(404)
+def _not_found(_error: Exception) -> tuple[str, int, dict[str, str]]:
+    """The same few words for every refused token: nothing tells which kind of wrong it was."""
+    return (
+        "ไม่พบหน้านี้ (404): ลิงก์ไม่ถูกต้องหรือถูกยกเลิกแล้ว\n",
+        404,
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
+
+
 @web.get("/dashboard/<token>")
 def dashboard(token: str) -> str:
     services = _services()
