@@ -1,6 +1,6 @@
 """The blueprint of the private links: `/dashboard/<token>` (a province's page, HTML) and
-`/calendar/<token>.ics` (a chat's feed). Read-only; a wrong or revoked token is a plain 404,
-the same as a path that never existed, so a guess learns nothing.
+`/calendar/<token>.ics` (a chat's feed). Read-only; a wrong, replaced or revoked token, or one
+of the other kind, gets the same 404 with the same words, so a guess learns nothing.
 
 Every answer carries headers that keep the page private: no caching (a shared computer's
 browser or a proxy would keep a copy past a revoke), no framing, no referrer (the token is
