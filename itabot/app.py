@@ -19,6 +19,7 @@ from itabot.conversation.understanding import warm_up
 from itabot.line.client import LineGateway, make_line_gateway
 from itabot.router import Services
 from itabot.storage import db
+from itabot.web.routes import web
 from itabot.webhook.events import sweep_stale_events
 from itabot.webhook.routes import EXTENSION, MAX_BODY, WebhookRuntime, bp
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, line: LineGateway | None = N
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions[EXTENSION] = WebhookRuntime(services=services, line=line)
     app.register_blueprint(bp)
+    app.register_blueprint(web)
     if not settings.line_channel_secret:
         app.extensions[EXTENSION].warn_no_secret_once()  # at start-up, where the operator looks
     warm_up()  # the tokeniser's word list: in a `--preload` master, once for every worker

@@ -51,6 +51,8 @@ class Settings:
     remind_days: tuple[int, ...] = DEFAULT_REMIND_DAYS
     remind_time: time = DEFAULT_REMIND_TIME
     log_level: str = "INFO"
+    # Where people reach this app from outside: the base of /dashboard and /calendar links.
+    public_url: str = ""
 
     @property
     def line_configured(self) -> bool:
@@ -72,4 +74,5 @@ class Settings:
             remind_days=parse_remind_days(env.get("ITABOT_REMIND_DAYS") or "7,3,1,0"),
             remind_time=parse_remind_time(env.get("ITABOT_REMIND_TIME") or "08:30"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            public_url=(env.get("ITABOT_PUBLIC_URL") or "").strip().rstrip("/"),
         )

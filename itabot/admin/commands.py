@@ -36,6 +36,13 @@ from itabot.admin.core import (
 )
 from itabot.admin.done import cmd_done, cmd_undone
 from itabot.admin.info import cmd_help, cmd_quota, cmd_whoami
+from itabot.admin.links import (
+    cmd_calendar,
+    cmd_calendar_revoke,
+    cmd_calendar_usage,
+    cmd_dashboard,
+    cmd_dashboard_revoke,
+)
 from itabot.admin.nudge import cmd_nudge
 from itabot.admin.remind import (
     cmd_remind_days,
@@ -84,6 +91,16 @@ COMMANDS: dict[str, Spec | dict[str, Spec]] = {
         "time": Spec(cmd_remind_time),
         "*": Spec(cmd_remind_usage),
     },
+    "dashboard": {
+        "": Spec(cmd_dashboard),
+        "revoke": Spec(cmd_dashboard_revoke),
+        "*": Spec(cmd_dashboard),
+    },
+    "calendar": {
+        "": Spec(cmd_calendar, admin=False),
+        "revoke": Spec(cmd_calendar_revoke, admin=False),
+        "*": Spec(cmd_calendar_usage, admin=False),
+    },
 }
 ALIASES = {
     "start": "help",
@@ -105,6 +122,9 @@ ALIASES = {
     "สถานะ": "status",
     "ทวง": "nudge",
     "โควตา": "quota",
+    "หน้าสรุป": "dashboard",
+    "ปฏิทิน": "calendar",
+    "ics": "calendar",
 }
 SUB_ALIASES = {
     "เพิ่ม": "add",
@@ -120,6 +140,7 @@ SUB_ALIASES = {
     "วัน": "days",
     "day": "days",
     "เวลา": "time",
+    "ยกเลิก": "revoke",
 }
 
 

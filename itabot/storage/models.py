@@ -251,3 +251,23 @@ class BindGuess(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebLink(Base):
+    """A private link of `/dashboard` (scope: a province) or `/calendar` (scope: a chat id).
+
+    Only the token's SHA-256 is kept; one live link per (kind, scope), revoked by deleting it.
+    """
+
+    __tablename__ = "web_link"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_web_link_token_hash"),
+        UniqueConstraint("kind", "scope", name="uq_web_link_kind_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # dashboard | calendar
+    scope: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
