@@ -51,6 +51,7 @@ class Settings:
     remind_days: tuple[int, ...] = DEFAULT_REMIND_DAYS
     remind_time: time = DEFAULT_REMIND_TIME
     log_level: str = "INFO"
+    bot_names: tuple[str, ...] = ()  # ITABOT_BOT_NAME; empty: conversation.addressing's defaults
 
     @property
     def line_configured(self) -> bool:
@@ -72,4 +73,7 @@ class Settings:
             remind_days=parse_remind_days(env.get("ITABOT_REMIND_DAYS") or "7,3,1,0"),
             remind_time=parse_remind_time(env.get("ITABOT_REMIND_TIME") or "08:30"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            bot_names=tuple(
+                n.strip() for n in env.get("ITABOT_BOT_NAME", "").split(",") if n.strip()
+            ),
         )
