@@ -152,8 +152,11 @@ def handle_message(
     text = text or ""
     settings = services.settings
     spoken_to = mentioned or chat_type not in ("group", "room")
-    if not spoken_to:
-        named = addressing.without_name(text, addressing.bot_names(settings.bot_names))
+    names = addressing.bot_names(settings.bot_names)
+    if mentioned and not commands.is_command(text):
+        text = addressing.without_mention(text, names) or "help"
+    elif not spoken_to:
+        named = addressing.without_name(text, names)
         if named is not None:
             spoken_to, text = True, named or "help"
     answer = _handle_text(

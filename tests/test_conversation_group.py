@@ -12,7 +12,12 @@ import json
 import pytest
 
 from itabot.app import create_app
-from itabot.conversation.addressing import asks_about_ita, bot_names, without_name
+from itabot.conversation.addressing import (
+    asks_about_ita,
+    bot_names,
+    without_mention,
+    without_name,
+)
 from itabot.conversation.answer import Context
 from itabot.conversation.replies import answer
 from itabot.router import handle_message
@@ -155,6 +160,12 @@ def test_the_bot_is_called_by_name_and_the_rest_is_the_question():
     assert without_name("สวัสดีน้องไอต้า", bot_names(("น้องไอต้า",))) == "สวัสดี"
 
 
+def test_the_mention_is_not_part_of_the_question():
+    names = bot_names()
+    assert without_mention("@ITA Bot สวัสดีครับ", names) == "สวัสดีครับ"
+    assert without_mention("@บอทเตือนITA OIT ปิดวันไหน", names) == "OIT ปิดวันไหน"
+
+
 def test_configured_names_replace_the_defaults():
     assert without_name("น้องITA ครับ", bot_names(("ผู้ช่วย ITA สุรินทร์",))) is None
     assert without_name("ผู้ช่วย ita สุรินทร์ OIT", bot_names(("ผู้ช่วย ITA สุรินทร์",))) == "OIT"
@@ -172,6 +183,7 @@ def test_group_chatter_is_silent_and_an_ita_question_answered(services):
 
 def test_a_mention_is_answered_even_when_it_is_chatter(services):
     assert in_group(services, "@ITA เย็นนี้กินอะไรดี", mentioned=True).text
+    assert in_group(services, "@ITA Bot ขอบคุณครับ", mentioned=True).intent == "courtesy"
     assert "30 มิถุนายน 2569" in in_group(services, "@บอท OIT ปิดวันไหน", mentioned=True).text
 
 

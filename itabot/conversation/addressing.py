@@ -86,6 +86,19 @@ def without_name(text: str, names: Iterable[str]) -> str | None:
     return re.sub(pattern, " ", text, count=1, flags=re.IGNORECASE).strip(" ,:@")
 
 
+_AT_NAME = re.compile(r"^\s*@\S+\s*")
+
+
+def without_mention(text: str, names: Iterable[str]) -> str:
+    """A message that @mentions the bot, without the mention: the leading "@word", and the rest
+    of the bot's name after it (a display name may have spaces: "@ITA Bot …")."""
+    rest = _AT_NAME.sub("", text, count=1)
+    if rest == text:
+        return without_name(text, names) or text
+    after = without_name(rest, names)
+    return after if after is not None and normalise(rest).startswith(_CALLS) else rest
+
+
 def asks_about_ita(text: str, answer: Answer) -> bool:
     """Is `text`, sent to a group without calling the bot, an ITA question it answered?"""
     if answer.intent in _NOT_ANSWERS or not answer.text:

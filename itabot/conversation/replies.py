@@ -472,8 +472,9 @@ def answer(text: str, ctx: Context, calendars: Calendars) -> Answer:
     found, words = described(calendar_search(parsed, phases, calendars))
     about_something = bool(parsed.topics or parsed.indicator)
     asks = parsed.asks_when or parsed.asks_who or parsed.asks_open or parsed.asks_now
-    if about_something and len(words) < 2:  # a tool named and one more word: the tool
-        found = []
+    broad = parsed.asks_now or parsed.asks_left or parsed.asks_next or parsed.window
+    if len(words) < 2 and (about_something or broad):  # one word beside a tool or a broad
+        found = []  # question ("ช่วงนี้ต้องเตรียมอะไร") does not make it about that activity
     if found and (asks or parsed.asks_next or not about_something):
         said = found_answer(parsed, found, ctx)
         rarest = max(index_for(calendars).idf(w) for w in words)
