@@ -105,8 +105,10 @@ def asks_about_ita(text: str, answer: Answer) -> bool:
         return False
     parsed: Parsed = parse_question(text[:500])
     norm = parsed.text
-    if not any(w in norm for w in QUESTION_WORDS) and not (
-        parsed.asks_when or parsed.asks_open or parsed.asks_left or parsed.asks_next
+    asks = any(w in norm for w in QUESTION_WORDS)
+    if not asks and (
+        any(c.isdigit() for c in norm)  # "ส่ง OIT ภายใน 30 มิ.ย. นะคะ" tells, does not ask
+        or not (parsed.asks_when or parsed.asks_open or parsed.asks_left or parsed.asks_next)
     ):
         return False
     if parsed.guessed:  # "ไอที" is not IIT unless it asks when: "ลงทะเบียญปิดวันไหร"

@@ -410,6 +410,9 @@ def window_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
 
 def open_now_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Answer:
     current = [p for p in _select(phases, parsed) if p.is_open(ctx.now) and p.closing]
+    if not current and parsed.topics == ("OIT",):  # "OIT ถึงไหนแล้ว" in July: its check round
+        steps = [p for p in phases if p.tool in ("OIT-check", "OIT-appeal") and p.closing]
+        current = [p for p in steps if p.is_open(ctx.now)]
     current = sorted(drop_echoes(current), key=lambda p: (scope_rank(p), p.closing))
     if not current:
         ahead = phases_ahead(drop_echoes(phases), ctx.now)
@@ -438,8 +441,8 @@ def responsible_answer(parsed: Parsed, phases: list[Phase], ctx: Context) -> Ans
     ordered = sorted(
         chosen,
         key=lambda p: (
+            -scope_rank(p),  # the agency's own division first, even from its last plan
             p.fiscal_year != year,
-            -scope_rank(p),
             p.closing is None or p.closing < now,
             p.closing or now,
         ),
