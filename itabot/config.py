@@ -53,6 +53,7 @@ class Settings:
     log_level: str = "INFO"
     # Where people reach this app from outside: the base of /dashboard and /calendar links.
     public_url: str = ""
+    bot_names: tuple[str, ...] = ()  # ITABOT_BOT_NAME; empty: conversation.addressing's defaults
 
     @property
     def line_configured(self) -> bool:
@@ -75,4 +76,7 @@ class Settings:
             remind_time=parse_remind_time(env.get("ITABOT_REMIND_TIME") or "08:30"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             public_url=(env.get("ITABOT_PUBLIC_URL") or "").strip().rstrip("/"),
+            bot_names=tuple(
+                n.strip() for n in env.get("ITABOT_BOT_NAME", "").split(",") if n.strip()
+            ),
         )

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from itabot.admin import commands, core, done, nudge
 from itabot.calendars.model import Calendars
 from itabot.config import Settings
+from itabot.conversation import addressing
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
+from itabot.conversation.search import index_for
 from itabot.line.client import LineGateway
 from itabot.richmenu import menu as richmenu
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
@@ -43,7 +45,10 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings, line: LineGateway | None = None) -> Services:
-        return cls(settings, Calendars.load(settings.schedules_dir), line)
+        """The calendars, and their search index built now rather than on the first question."""
+        calendars = Calendars.load(settings.schedules_dir)
+        index_for(calendars)
+        return cls(settings, calendars, line)
 
 
 def _touch(session: Session, chat_id: str | None, chat_type: str | None) -> Chat | None:
@@ -141,9 +146,48 @@ def handle_message(
     chat_type: str | None = None,
     province: str | None = None,
     agency: str | None = None,
+    mentioned: bool = False,
 ) -> Answer:
-    """Answer one text. `province`/`agency` override the chat's binding (console context)."""
+    """Answer one text. `province`/`agency` override the chat's binding (console context).
+
+    In a group or room a question not @mentioning or naming the bot is answered only if it
+    asks about ITA (`addressing`); anything else gets `addressing.SILENT`, which sends nothing."""
     text = text or ""
+    settings = services.settings
+    spoken_to = mentioned or chat_type not in ("group", "room")
+    names = addressing.bot_names(settings.bot_names)
+    if mentioned and not commands.is_command(text):
+        text = addressing.without_mention(text, names) or "help"
+    elif not spoken_to:
+        named = addressing.without_name(text, names)
+        if named is not None:
+            spoken_to, text = True, named or "help"
+    answer = _handle_text(
+        text,
+        services=services,
+        now=now,
+        user_id=user_id,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        province=province,
+        agency=agency,
+    )
+    if spoken_to or answer.intent == "command" or addressing.asks_about_ita(text, answer):
+        return answer
+    return addressing.SILENT
+
+
+def _handle_text(
+    text: str,
+    *,
+    services: Services,
+    now: datetime,
+    user_id: str | None,
+    chat_id: str | None,
+    chat_type: str | None,
+    province: str | None,
+    agency: str | None,
+) -> Answer:
     settings = services.settings
     said_done = done.done_text(text, services.calendars) if chat_id else None
     if said_done is not None:  # "ส่ง OIT แล้ว" is `/done OIT`

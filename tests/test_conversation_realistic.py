@@ -852,7 +852,7 @@ CASES = [
         "help-thai",
         c("ใช้งานยังไงครับ", JUN20, EXAMPLE, intent="help"),
     ),
-    case("help-hello", c("สวัสดีค่ะ", JUN20, EXAMPLE, intent="help")),
+    case("courtesy-hello", c("สวัสดีค่ะ", JUN20, EXAMPLE, intent="courtesy")),
     case("help-menu", c("เมนู", JUN20, EXAMPLE, intent="help")),
     case("unknown-lunch", c("กินข้าวกันยังครับ", JUN20, EXAMPLE, intent="unknown", max_len=600)),
     case("unknown-laugh", c("555", JUN20, EXAMPLE, intent="unknown", max_len=600)),

@@ -24,6 +24,9 @@ class Context:
     chat_id: str | None = None
     chat_type: str | None = None  # user | group | room
     is_admin: bool = False
+    # The year answers are about: the agency's plan year, else the current one (`replies`
+    # fills it in); anything shown from another year says its year.
+    fiscal_year: int | None = None
 
 
 @dataclass(frozen=True)

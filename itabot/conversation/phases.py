@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
 
 from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.names import agency_key, resolve_province
@@ -16,14 +15,16 @@ from itabot.calendars.thai_dates import (
     fiscal_year_of,
 )
 from itabot.conversation.answer import Context
-from itabot.conversation.dictionary import tokenize
+from itabot.conversation.search import Hit, index_for, question_words
 from itabot.conversation.understanding import (
-    TITLE_STOP_WORDS,
     TOOL_INDICATORS,
     TOOL_OF_TOPIC,
     Parsed,
-    normalise,
+    residual,
 )
+
+STRONG_SCORE = 6.0  # a title word in two phases of ~70 scores 3 × 2.4
+MAX_FOUND = 4
 
 # --- choosing phases -----------------------------------------------------------------------
 
@@ -75,13 +76,37 @@ def phases_ahead(phases: Iterable[Phase], now: datetime) -> list[Phase]:
     return [p for p in soonest_first(phases) if p.closing >= now]
 
 
-def focus_fiscal_year(phases: list[Phase], now: datetime) -> list[Phase]:
-    """One fiscal year's phases: the current one if anything of it is ahead, else the next one
-    with something ahead, else the latest. An FY2568 provincial deadline is not "earlier than"
-    an FY2569 ITAS closing."""
+def context_year(ctx: Context, calendars: Calendars) -> int:
+    """The year a chat's questions are about: its agency's plan year, else the current one —
+    and the current one once the plan's year is over (a 2564 plan says nothing about 2569)."""
+    current = fiscal_year_of(ctx.now.astimezone(BANGKOK).date())
+    plan = _plan_year(calendars, ctx.agency) if ctx.agency else None
+    return max(plan or current, current)
+
+
+_PLAN_YEARS: dict[tuple[int, str], tuple[Calendars, int | None]] = {}
+
+
+def _plan_year(calendars: Calendars, agency: str) -> int | None:
+    """The agency's own plan's year, looked up once per calendars and agency (matching names
+    costs more than the rest of an answer)."""
+    kept = _PLAN_YEARS.get((id(calendars), agency))
+    if kept is None or kept[0] is not calendars:
+        own = [c.fiscal_year for c in calendars.applicable(None, agency) if c.scope == "agency"]
+        kept = (calendars, max(own) if own else None)
+        if len(_PLAN_YEARS) > 4096:
+            _PLAN_YEARS.clear()
+        _PLAN_YEARS[(id(calendars), agency)] = kept
+    return kept[1]
+
+
+def focus_fiscal_year(phases: list[Phase], now: datetime, year: int | None = None) -> list[Phase]:
+    """One fiscal year's phases: the context's (`year`, else the current one) if anything of it
+    is ahead, else the next one with something ahead, else the latest. An FY2568 provincial
+    deadline is not "earlier than" an FY2569 ITAS closing."""
     if not phases:
         return phases
-    current = fiscal_year_of(now.astimezone(BANGKOK).date())
+    current = year or fiscal_year_of(now.astimezone(BANGKOK).date())
     years_ahead = sorted({p.fiscal_year for p in phases if p.closing and p.closing >= now})
     if current in years_ahead:
         year = current
@@ -92,19 +117,17 @@ def focus_fiscal_year(phases: list[Phase], now: datetime) -> list[Phase]:
     return [p for p in phases if p.fiscal_year == year]
 
 
-def title_search(parsed: Parsed, phases: list[Phase]) -> list[Phase]:
-    """Phases whose title shares a meaningful word with the question ("ประชาสัมพันธ์ …")."""
-    words = {
-        w
-        for w in tokenize(parsed.text)
-        if len(w) >= 4 and w not in TITLE_STOP_WORDS
-    }
-    if not words:
-        return []
-    return [p for p in phases if any(w in _title_key(p.title) for w in words)]
+def calendar_search(parsed: Parsed, phases: list[Phase], calendars: Calendars) -> list[Hit]:
+    """Phases the question describes in the calendars' own words, best first."""
+    words = question_words(residual(parsed.text))
+    return index_for(calendars).search(words, phases) if words else []
 
 
-@lru_cache(maxsize=1024)
-def _title_key(title: str) -> str:
-    """A phase title in `normalise`d form, computed once per title, not once per question."""
-    return normalise(title)
+def described(hits: list[Hit]) -> tuple[list[Phase], tuple[str, ...]]:
+    """The phases a question clearly describes, with the hits close to the best: two of their
+    words, or one uncommon word of a title ("ประชาสัมพันธ์"); one common word ("ประชุม") or
+    a word of the details alone is too little to go on."""
+    if not hits or hits[0].score < STRONG_SCORE:
+        return [], ()
+    best = hits[0]
+    return [h.phase for h in hits if h.score >= best.score * 0.8][:MAX_FOUND], best.words

@@ -1,9 +1,11 @@
 """Understanding a Thai question: normalised text → `Parsed` (intent, topics, round, indicator).
 
 Staff type on phones in LINE groups: Thai mixed with English tool names, Thai or Arabic digits,
-no spaces, typos ("ลงทะเบียญ", "ปิดวันไหร"). So the text is normalised (PyThaiNLP), matched
-first exactly against a small lexicon, then — only if nothing matched — fuzzily over
-PyThaiNLP's word tokens. Pure: no calendars, no LINE, no database.
+no spaces, typos ("ลงทะเบียญ", "ปิดวันไหร", "อาทิต", "พรุงนี้"). So the text is normalised
+(PyThaiNLP), matched against a small lexicon of tools and intents — as typed and as a skeleton
+without the tone marks and silenced letters typists skip (`search.skeleton`) — then, only if
+nothing matched, fuzzily over PyThaiNLP's word tokens. What the lexicon leaves (`residual`) is
+for the search of the calendars' own words. Pure: no calendars, no LINE, no database.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
 from itabot.conversation.dictionary import tokenize, words
+from itabot.conversation.search import skeleton
 
 INDICATOR_NAMES: dict[int, str] = {
     1: "การปฏิบัติหน้าที่",
@@ -37,8 +40,14 @@ INDICATOR_NAMES: dict[int, str] = {
 # Keys are spaceless, lower-case, Arabic-digit forms; order matters where one contains another
 # (sub-steps of OIT are looked for before OIT itself).
 TOPIC_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("OIT-appeal", ("ชี้แจง", "ชี้แจ้ง", "อุทธรณ์", "โต้แย้ง", "appeal", "ทักท้วง")),
-    ("OIT-links", ("ส่งlink", "ส่งลิงก์", "ส่งลิ้งค์", "ส่งลิงค์", "ลิงก์", "ลิ้งค์", "ลิงค์", "link")),
+    (
+        "OIT-appeal",
+        ("ชี้แจง", "ชี้แจ้ง", "อุทธรณ์", "โต้แย้ง", "appeal", "ทักท้วง", "ดูผลคะแนน", "ดูคะแนน", "ผลการตรวจ"),
+    ),
+    (
+        "OIT-links",
+        ("ส่งlink", "ส่งลิงก์", "ส่งลิ้งค์", "ส่งลิงค์", "ลิงก์", "ลิ้งค์", "ลิงค์", "ลิ้ง", "link"),
+    ),
     (
         "OIT-check",
         (
@@ -95,6 +104,73 @@ WHEN_WORDS = (
     "ทันไหม",
     "ทันมั้ย",
     "ยังทัน",
+    "เสร็จเมื่อ",
+    "เสร็จวันไหน",
+    "เดือนไหน",
+    "เดือนอะไร",
+    "ตอนไหน",
+    "วันอะไร",
+    "จัดเมื่อ",
+)
+# "When does it open": answered with the opening day, not only the closing.
+OPEN_WORDS = (
+    "เปิดวันไหน",
+    "เปิดวันที่",
+    "เปิดเมื่อ",
+    "เปิดกี่",
+    "เปิดระบบ",
+    "เปิดรับ",
+    "เริ่มวันไหน",
+    "เริ่มวันที่",
+    "เริ่มเมื่อ",
+    "เริ่มกี่",
+    "เริ่มได้",
+    "เริ่มตอน",
+    "เริ่มต้น",
+    "เริ่มทำ",
+    "เริ่มเก็บ",
+    "เริ่มส่ง",
+    "start",
+    "open",
+)
+# "What is still to do": the steps ahead of the context's year that the agency acts on.
+LEFT_WORDS = (
+    "เหลืออะไร",
+    "ค้างอะไร",
+    "ทำอะไรต่อ",
+    "ทำไรต่อ",
+    "ทำอะไรอีก",
+    "ทำไรอีก",
+    "ต้องทำอะไรบ้าง",
+    "ต้องทำไรบ้าง",
+    "ต้องส่งอะไร",
+    "ส่งอะไรบ้าง",
+    "ยังไม่ได้ทำ",
+    "ยังไม่ได้ส่ง",
+    "todo",
+)
+# Courtesies: a short courteous reply in a 1:1 chat, silence in a group (unless addressed).
+COURTESY_WORDS = (
+    "ขอบคุณ",
+    "ขอบใจ",
+    "thank",
+    "thx",
+    "สวัสดี",
+    "หวัดดี",
+    "hello",
+    "hi",
+    "ok",
+    "โอเค",
+    "โอเช",
+    "รับทราบ",
+    "ทราบแล้ว",
+    "ได้ครับ",
+    "ได้ค่ะ",
+    "ครับผม",
+    "ค่ะ",
+    "ครับ",
+    "👍",
+    "🙏",
 )
 NEXT_WORDS = (
     "ถัดไป",
@@ -123,6 +199,8 @@ WHO_WORDS = (
     "who",
     "ผู้ดำเนินการ",
     "ใครทำ",
+    "ใครดูแล",
+    "ผู้ดูแลเรื่อง",
 )
 HELP_WORDS = (
     "help",
@@ -137,9 +215,6 @@ HELP_WORDS = (
     "เมนู",
     "menu",
     "คำสั่ง",
-    "สวัสดี",
-    "hello",
-    "hi",
 )
 WINDOW_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("day_after_tomorrow", ("มะรืน",)),
@@ -160,39 +235,7 @@ TOOL_INDICATORS: dict[str, frozenset[int]] = {
 ROUND_RE = re.compile(r"รอบ(?:ที่)?(1|2|แรก|สอง)")
 DAYS_AHEAD_RE = re.compile(r"(?:อีก|ภายใน)(\d{1,3})วัน|(\d{1,3})วัน(?:ข้างหน้า|ต่อจากนี้|ถัดไป)")
 # Phases a user is told about as windows ("when does it happen"), not only as deadlines.
-WINDOW_TOOLS = frozenset({"results", "processing", "screening", "OIT-check"})
-# Words too common in phase titles to find a phase by (for the title search fallback).
-TITLE_STOP_WORDS = frozenset(
-    {
-        "ita",
-        "itas",
-        "การประเมิน",
-        "ประเมิน",
-        "หน่วยงาน",
-        "จังหวัด",
-        "รับผิดชอบ",
-        "ใคร",
-        "เมื่อไหร่",
-        "เมื่อไร",
-        "วันไหน",
-        "ปิด",
-        "ครับ",
-        "ค่ะ",
-        "คะ",
-        "อะไร",
-        "บ้าง",
-        "ต้อง",
-        "ทำ",
-        "ของ",
-        "และ",
-        "ผู้รับผิดชอบ",
-        "ข้อมูล",
-        "แบบวัด",
-        "ช่วง",
-        "ตอนนี้",
-        "ถึง",
-    }
-)
+WINDOW_TOOLS = frozenset({"results", "processing", "screening", "OIT-check", "OIT-appeal"})
 INDICATOR_RE = re.compile(r"(?:ตัวชี้วัด(?:ที่)?|indicator|ข้อ)\s*(\d{1,2})")
 _SPACE_RE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 _FUZZY_MIN_LEN = 4
@@ -213,6 +256,10 @@ class Parsed:
     round_no: int | None = None
     days_ahead: int | None = None
     text: str = ""
+    asks_open: bool = False
+    asks_left: bool = False
+    courtesy: bool = False
+    guessed: bool = False  # the topic is a fuzzy guess from a misspelt word
 
     @property
     def topic(self) -> str | None:
@@ -233,6 +280,60 @@ def normalise(text: str) -> str:
 
 def _has_any(haystack: str, words: Iterable[str]) -> bool:
     return any(w in haystack for w in words)
+
+
+@lru_cache(maxsize=64)
+def _skeletons(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(s for s in map(skeleton, words) if len(s) >= 4)
+
+
+def _has_near(norm: str, skel: str, words: tuple[str, ...]) -> bool:
+    """A keyword as typed, or with the tone marks and silenced letters typists skip
+    ("อาทิตหน้า", "พรุงนี้")."""
+    return _has_any(norm, words) or _has_any(skel, _skeletons(words))
+
+
+_COURTESY_FILLER = re.compile(
+    r"(มากๆ|มาก|นะ|จ้า|จ้ะ|ค่า|คับ|ครับ|ค่ะ|คะ|ผม|เลย|[!.~^_ๆ]|[\U0001F300-\U0001FAFF\u2600-\u27bf])+"
+)
+
+
+def is_courtesy(norm: str) -> bool:
+    """Thanks, a greeting or an acknowledgement and nothing else ("ok ครับ", "ขอบคุณมากค่ะ")."""
+    if not norm or len(norm) > 40:
+        return False
+    rest = norm
+    for word in sorted(COURTESY_WORDS, key=len, reverse=True):
+        rest = rest.replace(word, " ")
+    if rest == norm:
+        return False
+    return not _COURTESY_FILLER.sub("", rest).strip()
+
+
+@lru_cache(maxsize=2048)
+def residual(norm: str) -> str:
+    """The question without the lexicon's words (tools, intents, windows, indicators): what is
+    left describes an activity in the calendars' own words, if anything does."""
+    for word in _lexicon_longest_first():
+        if word in norm:
+            norm = norm.replace(word, " ")
+    return INDICATOR_RE.sub(" ", norm)
+
+
+@lru_cache(maxsize=1)
+def _lexicon_longest_first() -> tuple[str, ...]:
+    lists = [w for _, ws in TOPIC_WORDS for w in ws] + [w for _, ws in WINDOW_WORDS for w in ws]
+    for group in (WHEN_WORDS, NEXT_WORDS, NOW_WORDS, WHO_WORDS, OPEN_WORDS, LEFT_WORDS):
+        lists.extend(group)
+    return tuple(sorted(set(lists), key=len, reverse=True))
+
+
+def lexicon_words() -> tuple[str, ...]:
+    """Every Thai keyword of the lexicon: known words for the search's typo reading."""
+    lists = [w for _, ws in TOPIC_WORDS for w in ws] + [w for _, ws in WINDOW_WORDS for w in ws]
+    for group in (WHEN_WORDS, NEXT_WORDS, NOW_WORDS, WHO_WORDS, OPEN_WORDS, LEFT_WORDS):
+        lists.extend(group)
+    return tuple(w for w in lists if not w.isascii())
 
 
 def _fuzzy_windows(text: str) -> list[str]:
@@ -268,11 +369,14 @@ def _fuzzy_has(windows: Sequence[str], words: Iterable[str], cutoff: float = 0.8
     return False
 
 
-def _topics_in(norm: str) -> tuple[str, ...]:
-    """Every topic the text names ("IIT กับ EIT" → both); a step of OIT hides plain OIT."""
-    found = [topic for topic, words in TOPIC_WORDS if _has_any(norm, words)]
+def _topics_in(norm: str, skel: str) -> tuple[str, ...]:
+    """Every topic the text names ("IIT กับ EIT" → both); a step of OIT hides plain OIT, and
+    an OIT step's scores ("ดูผลคะแนน OIT") are not the announcement of results."""
+    found = [topic for topic, words in TOPIC_WORDS if _has_near(norm, skel, words)]
     if any(t.startswith("OIT-") for t in found) and "OIT" in found:
         found.remove("OIT")
+    if "results" in found and {"OIT-appeal", "OIT-check"} & set(found) and "ประกาศ" not in norm:
+        found.remove("results")
     return tuple(found)
 
 
@@ -315,24 +419,29 @@ def parse_question(text: str) -> Parsed:
     replies and ask the same few questions, and parsing (PyThaiNLP normalising, tokenising a
     typo) is half the cost of an answer."""
     norm = normalise(text)
-    topics = _topics_in(norm)
-    window = next((w for w, words in WINDOW_WORDS if _has_any(norm, words)), None)
+    skel = skeleton(norm)
+    topics = _topics_in(norm, skel)
+    window = next((w for w, words in WINDOW_WORDS if _has_near(norm, skel, words)), None)
     days_ahead = _days_ahead_in(norm)
     if days_ahead is not None:
         window = "days_ahead"
     flags = {
-        "asks_when": _has_any(norm, WHEN_WORDS),
-        "asks_next": _has_any(norm, NEXT_WORDS),
-        "asks_now": _has_any(norm, NOW_WORDS),
-        "asks_who": _has_any(norm, WHO_WORDS),
+        "asks_when": _has_near(norm, skel, WHEN_WORDS),
+        "asks_next": _has_near(norm, skel, NEXT_WORDS),
+        "asks_now": _has_near(norm, skel, NOW_WORDS),
+        "asks_who": _has_near(norm, skel, WHO_WORDS),
         "asks_help": _has_any(norm, HELP_WORDS) or norm in {"?", "/help", "ช่วย"},
+        "asks_open": _has_near(norm, skel, OPEN_WORDS),
+        "asks_left": _has_near(norm, skel, LEFT_WORDS),
     }
+    guessed = False
     if not topics or not any(flags.values()):
         # Only now pay for tokenising: typos ("ลงทะเบียญ", "ปิดวันไหร") and odd splits.
         windows = _fuzzy_windows(norm)
         # A question already clear about "next", "now" or a window needs no guessed topic.
         if not topics and not (flags["asks_next"] or flags["asks_now"] or window):
             topics = _fuzzy_topic(windows)
+            guessed = bool(topics)
         if not flags["asks_when"]:
             flags["asks_when"] = _fuzzy_has(windows, WHEN_WORDS) or "ปิด" in norm
         if not flags["asks_who"]:
@@ -344,6 +453,8 @@ def parse_question(text: str) -> Parsed:
         round_no=_round_in(norm),
         days_ahead=days_ahead,
         text=norm,
+        courtesy=is_courtesy(norm),
+        guessed=guessed,
         **flags,
     )
 

@@ -157,15 +157,6 @@ def runtime() -> WebhookRuntime:
 # --- handling one event (on the pool) ----------------------------------------------------------
 
 
-def _reply_is_wanted(answer: Any, job: Job) -> bool:
-    """In a group or room the bot answers questions, not chatter: a text it does not understand
-    gets no "I don't understand" unless the bot was @mentioned (staff talk about many things in
-    their group; a bot that answers every message gets removed)."""
-    if job.chat_type in ("group", "room") and answer.intent == "unknown":
-        return job.mentions_bot
-    return True
-
-
 def _touch(rt: WebhookRuntime, job: Job) -> None:
     """Remember the chat (created, or reactivated after the bot was re-invited)."""
     if not job.chat_id or job.chat_type not in ("user", "group", "room"):
@@ -189,8 +180,9 @@ def _answer_text(rt: WebhookRuntime, job: Job) -> list:
         user_id=job.user_id,
         chat_id=job.chat_id,
         chat_type=job.chat_type,
+        mentioned=job.mentions_bot,
     )
-    return answer_to_messages(answer) if _reply_is_wanted(answer, job) else []
+    return answer_to_messages(answer) if answer.text else []  # silent: chatter in a group
 
 
 def _postback(rt: WebhookRuntime, job: Job) -> list:
