@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from itabot.admin import commands, core, done
+from itabot.admin import commands, confirm, core, done
 from itabot.calendars.model import Calendars
 from itabot.config import Settings
 from itabot.conversation.answer import Answer, Context
@@ -226,8 +226,24 @@ def handle_postback(
     chat_id: str | None = None,
     chat_type: str | None = None,
 ) -> Answer:
-    """A postback button pressed: "✓ ทำแล้ว" or "ยกเลิก" (the only postbacks the bot sends)."""
+    """A postback button pressed: "✓ ทำแล้ว" or its "ยกเลิก", or a destructive command's
+    "ask" / "ยืนยัน" / "ยกเลิก" (admin.confirm)."""
     settings = services.settings
+    if confirm.is_confirm_postback(data):
+        with session_scope(settings.database_url) as session:
+            chat = _touch(session, chat_id, chat_type)
+            cmd = core.Command(
+                session=session,
+                settings=settings,
+                now=now,
+                text="",
+                user_id=user_id,
+                chat=chat,
+                chat_id=chat.id if chat is not None else chat_id,
+                is_admin=core.is_admin(session, settings, user_id),
+                calendars=services.calendars,
+            )
+            return confirm.press(cmd, data or "")
     with session_scope(settings.database_url) as session:
         chat = _touch(session, chat_id, chat_type)
         out = done.press(
