@@ -237,3 +237,51 @@ def test_the_contrast_formula_is_wcags():
         4.48, abs=0.01
     )  # the old grey: too light
     assert contrast("#EF6C00", "#FFFFFF") < 4.5  # the old reminder orange under white text
+
+
+# --- greetings and /help on one screen ---------------------------------------------------------
+
+
+def phone_lines(text: str, cells_per_line: int = 30) -> int:
+    """Lines a text bubble takes on a 390-px phone: about 30 Thai cells a line at LINE's 15 px
+    (vowel and tone marks above or below take no cell). 26 lines of 22 px is the chat area left
+    between the top bar, the quick replies and the input box of a 390×844 screen."""
+    import math
+    import unicodedata
+
+    def cells(line: str) -> int:
+        return sum(1 for ch in line if unicodedata.category(ch) != "Mn")
+
+    return sum(max(1, math.ceil(cells(line) / cells_per_line)) for line in text.split("\n"))
+
+
+ONE_SCREEN = 26
+
+
+def test_help_fits_one_screen_and_names_the_thai_aliases():
+    from itabot.admin.commands import ALIASES, SUB_ALIASES
+    from itabot.admin.info import ADMINS, EVERYONE, help_text
+
+    staff, admin = help_text(False), help_text(True)
+    assert phone_lines(admin) <= ONE_SCREEN and phone_lines(staff) <= ONE_SCREEN // 2
+    assert "/agency" not in staff
+    for command, subs, _args, _what in (*EVERYONE, *ADMINS):
+        thai = [a for a, target in ALIASES.items() if target == command and not a.isascii()]
+        assert thai, command
+        assert all(f"/{alias}" in admin for alias in thai), (command, thai)
+        for sub in subs:
+            assert any(a in admin for a, t in SUB_ALIASES.items() if t == sub and not a.isascii())
+    assert "/ผูก" in admin and "/หน่วยงาน เพิ่ม" in admin and "/ทำแล้ว" in staff
+
+
+def test_greetings_fit_well_within_one_screen():
+    from itabot.line.answer_messages import greeting_text
+
+    examples = ("OIT ปิดวันไหน",)
+    for text in (
+        greeting_text("user", examples),
+        greeting_text("group", examples),
+        greeting_text("room", examples),
+        greeting_text("group", examples, ("องค์การบริหารส่วนตำบลคลองพา", "สุรินทร์")),
+    ):
+        assert phone_lines(text) <= ONE_SCREEN // 2, text

@@ -145,3 +145,59 @@ def test_labels_cut_to_twenty_characters_are_never_identical():
     same_ends = ["ก" * 30 + "x" + "ข" * 30, "ก" * 30 + "y" + "ข" * 30]
     assert len(set(distinct_labels(same_ends))) == 2
     assert distinct_labels(["OIT ปิดวันไหน", "กำหนดการถัดไป"]) == ["OIT ปิดวันไหน", "กำหนดการถัดไป"]
+
+
+def test_through_the_webhook_the_buttons_ask_then_remove(line_settings, surin, fake_line):
+    """The buttons as LINE receives them (the reply's JSON), pressed as signed postback events."""
+    from itabot.app import create_app
+    from itabot.webhook.routes import EXTENSION
+    from tests.fakeline import (
+        SECRET,
+        callback_body,
+        event,
+        new_event_id,
+        sign,
+        source,
+        text_event,
+    )
+
+    app = create_app(line_settings)
+    app.extensions[EXTENSION].clock = lambda: NOW
+    client = app.test_client()
+
+    def send(ev) -> list[dict]:
+        fake_line.reset()
+        body = callback_body(ev)
+        headers = {"Content-Type": "application/json", "X-Line-Signature": sign(body, SECRET)}
+        assert client.post("/callback", data=body, headers=headers).status_code == 200
+        assert app.extensions[EXTENSION].wait_idle(10)
+        [reply] = fake_line.replies
+        return reply.json["messages"]
+
+    def token() -> str:
+        return new_event_id().lower().ljust(32, "0")
+
+    def tap(data: str) -> list[dict]:
+        src = source("user", user_id=ADMIN)
+        return send(event("postback", src=src, reply_token=token(), postback={"data": data}))
+
+    text = text_event("/agency remove อบต.สุรินทร์", src=source("user", user_id=ADMIN))
+    try:
+        [listing] = send(text)
+        chips = [item["action"] for item in listing["quickReply"]["items"]]
+        assert {c["type"] for c in chips} == {"postback"} and len({c["label"] for c in chips}) == 3
+        [card] = tap(chips[0]["data"])
+        assert card["type"] == "flex" and len(agencies(services_of(app))) == 3
+        yes, no = card["contents"]["footer"]["contents"]
+        assert (yes["action"]["label"], no["action"]["label"]) == ("ยืนยันลบ", "ยกเลิก")
+        [done] = tap(yes["action"]["data"])
+        assert done["text"].startswith('ลบหน่วยงาน "องค์การบริหารส่วนตำบลสุรินทร์ใต้"')
+        assert len(agencies(services_of(app))) == 2
+    finally:
+        app.extensions[EXTENSION].wait_idle(10)
+
+
+def services_of(app):
+    from itabot.webhook.routes import EXTENSION
+
+    return app.extensions[EXTENSION].services

@@ -199,8 +199,9 @@ def _not_found(lookup: Lookup, verb: str, ask: Asker | None = None) -> Reply:
     shown = visible(lookup.name, 60) or ""
     if lookup.suggestions:
         lines = "\n".join(f"• {a.name} (จังหวัด{a.province})" for a in lookup.suggestions)
+        asks = "\nกดชื่อด้านล่าง แล้วบอตจะถามยืนยันก่อนลบ" if ask is not None else ""
         return Reply(
-            f"ไม่พบหน่วยงาน {_quoted(shown)} หมายถึงหน่วยงานเหล่านี้หรือไม่\n{lines}",
+            f"ไม่พบหน่วยงาน {_quoted(shown)} หมายถึงหน่วยงานเหล่านี้หรือไม่\n{lines}{asks}",
             "invalid",
             "agency not found; suggested " + ", ".join(a.name for a in lookup.suggestions),
             *_buttons(lookup.suggestions, verb, ask, with_province=False),
