@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from itabot.admin.commands import ALIASES  # noqa: E402,F401  (the table must import cleanly)
 from itabot.calendars.model import Calendars, Phase  # noqa: E402
 from itabot.calendars.thai_dates import BANGKOK  # noqa: E402
 from itabot.config import Settings  # noqa: E402
