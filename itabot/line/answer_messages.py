@@ -52,7 +52,7 @@ APOLOGY_TEXT = "ขออภัย ระบบขัดข้องชั่ว
 
 # One palette for answer cards and reminder cards: the same countdown has the same colour in
 # both, and every text keeps a WCAG contrast of at least 4.5:1 on its background
-# (tests/test_card_contrast.py checks every pair the JSON uses).
+# (tests/test_cards.py checks every pair the JSON uses).
 WHITE = "#FFFFFF"
 INK = "#111111"  # LINE's default text colour
 MUTED = "#5F6368"  # labels; 6.0:1 on white (#777777 was 4.48:1)
@@ -462,8 +462,7 @@ def greeting_text(
         [
             "สวัสดีครับ ขอบคุณที่เชิญเข้ากลุ่ม ผมคือบอทเตือนกำหนดการประเมิน ITA",
             ask,
-            f"ผูก{where}กับหน่วยงาน แล้วผมจะเตือนก่อนกำหนดปิดของหน่วยงานและจังหวัด "
-            "และตอบตามกำหนดการของจังหวัด:",
+            f"ผูก{where}กับหน่วยงาน แล้วผมจะเตือนก่อนกำหนดปิดของหน่วยงานและของจังหวัด:",
             "1. ผู้ประสานงานจังหวัดพิมพ์ /agency code <หน่วยงาน> ในแชทส่วนตัวกับผม แล้วส่งรหัสให้กลุ่ม",
             f"2. ใครใน{where}ก็ได้ พิมพ์ /bind <รหัส>",
         ]
