@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from itabot.admin import commands, core, done, nudge
+from itabot.admin import commands, confirm, core, done, nudge
 from itabot.calendars.model import Calendars
 from itabot.config import Settings
 from itabot.conversation import addressing
@@ -275,7 +275,8 @@ def handle_postback(
     chat_type: str | None = None,
 ) -> Answer:
     """A postback button pressed: a rich menu tile (answered as the text it stands for),
-    "✓ ทำแล้ว" / "ยกเลิก", or an admin's "ยืนยันส่ง" of a `/nudge`."""
+    "✓ ทำแล้ว" / "ยกเลิก", an admin's "ยืนยันส่ง" of a `/nudge`, or a destructive command's
+    "ask" / "ยืนยัน" / "ยกเลิก" (admin.confirm)."""
     menu_text = richmenu.text_of(data)
     if menu_text is not None:
         return handle_message(
@@ -287,6 +288,22 @@ def handle_postback(
             chat_type=chat_type,
         )
     settings = services.settings
+    if confirm.is_confirm_postback(data):
+        with session_scope(settings.database_url) as session:
+            chat = _touch(session, chat_id, chat_type)
+            cmd = core.Command(
+                session=session,
+                settings=settings,
+                now=now,
+                text="",
+                user_id=user_id,
+                chat=chat,
+                chat_id=chat.id if chat is not None else chat_id,
+                is_admin=core.is_admin(session, settings, user_id),
+                calendars=services.calendars,
+                line=services.line,
+            )
+            return confirm.press(cmd, data or "")
     prepared = None
     with session_scope(settings.database_url) as session:
         chat = _touch(session, chat_id, chat_type)

@@ -294,8 +294,12 @@ def test_help_by_role(services):
     admin = say(services, "/help")
     for reply in (staff, admin):
         assert "OIT ปิดวันไหน" in reply.text and "/whoami" in reply.text
-    assert "/agency add" not in staff.text
-    assert "/agency add สุรินทร์ อบต.คลองพา" in admin.text and "/remind days 7,3,1,0" in admin.text
+    assert "/agency add" not in staff.text and "/help admin" not in staff.text
+    assert "/help admin" in admin.text and "/help admin" in admin.quick_replies
+    admin_commands = say(services, "/help admin").text
+    assert "/agency add สุรินทร์ อบต.คลองพา" in admin_commands
+    assert "/remind days 7,3,1,0" in admin_commands
+    assert "/agency add" not in say(services, "/help admin", user=STAFF).text
 
 
 def test_unknown_command_gets_a_hint_listing_the_commands(services):

@@ -72,7 +72,9 @@ def test_oit_question_becomes_a_flex_card_with_thai_date_and_countdown(calendars
     texts = _all_texts(card)
     assert "ตอบและอนุมัติข้อมูลตามแบบวัด OIT" in texts
     assert "สำนักงาน ป.ป.ช. (ระบบ ITAS)" in texts
-    assert "วันอังคารที่ 30 มิถุนายน 2569 เวลา 17.00 น." in texts
+    assert "วันอังคารที่ 30 มิถุนายน 2569 เวลา 17.00 น." in flex.alt_text
+    assert "30 มิถุนายน 2569" in texts  # the date big, its weekday and time under it
+    assert "วันอังคาร เวลา 17.00 น." in texts
     assert "อีก 10 วัน" in texts
     assert any("ผู้ดูแลระบบ (Admin) ของหน่วยงาน" in t for t in texts)
     labels = [i.action.label for i in flex.quick_reply.items]
@@ -148,11 +150,23 @@ def test_a_line_longer_than_a_message_is_cut_not_lost():
     assert [len(p) for p in parts] == [5000, 5000, 2000]
 
 
-def test_greeting_tells_what_to_ask_and_how_to_bind():
-    text = greeting_text("group", ("OIT ปิดวันไหน", "กำหนดการถัดไป"))
-    assert "• OIT ปิดวันไหน" in text
-    assert "/bind <ชื่อหน่วยงาน>" in text
-    assert "/whoami" in text
+def test_greetings_are_a_few_lines_and_a_group_learns_how_to_get_bound():
+    examples = ("OIT ปิดวันไหน", "กำหนดการถัดไป")
+    joined = greeting_text("group", examples)
+    assert '"OIT ปิดวันไหน"' in joined
+    assert "/agency code <หน่วยงาน>" in joined and "แชทส่วนตัว" in joined  # the coordinator's step
+    assert "/bind <รหัส>" in joined and "ใครในกลุ่มนี้ก็ได้" in joined  # anyone's step
+    assert "เตือนก่อนกำหนดปิด" in joined  # what binding gives
+    followed = greeting_text("user", examples)
+    assert "/help" in followed and "/whoami" in followed
+    for text in (joined, followed, greeting_text("room", examples)):
+        assert len(text) <= 400 and text.count("\n") <= 5, text
+
+
+def test_a_group_reinvited_while_bound_hears_what_it_is_bound_to():
+    text = greeting_text("group", ("OIT ปิดวันไหน",), ("องค์การบริหารส่วนตำบลคลองพา", "สุรินทร์"))
+    assert 'กลุ่มนี้ผูกกับ "องค์การบริหารส่วนตำบลคลองพา" จังหวัดสุรินทร์ อยู่แล้ว' in text
+    assert "/bind" not in text and "/agency code" not in text
 
 
 @settings(max_examples=60, deadline=None)

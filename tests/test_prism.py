@@ -96,6 +96,16 @@ def test_reply_is_accepted_by_lines_spec(gateway, calendars):
     assert gateway.reply(uuid.uuid4().hex, flex_answer(calendars)) is True
 
 
+def test_a_confirmation_card_and_a_greeting_are_accepted_by_lines_spec(gateway):
+    from itabot.line.answer_messages import confirm_messages, greeting_messages
+
+    card = confirm_messages(
+        'ลบหน่วยงาน "อบต.ตัวอย่าง" หรือไม่', [("ยืนยันลบ", "yes:x"), ("ยกเลิก", "no:v1")]
+    )
+    greeting = greeting_messages("group", ("OIT ปิดวันไหน",), ("กำหนดการถัดไป",))
+    assert gateway.reply(uuid.uuid4().hex, card + greeting) is True
+
+
 def test_push_with_a_retry_key_is_accepted_by_lines_spec(gateway, calendars):
     result = gateway.push("C" + "a" * 32, flex_answer(calendars), retry_key=str(uuid.uuid4()))
     assert (result.outcome, result.status, result.attempts) == (PushOutcome.SENT, 200, 1)

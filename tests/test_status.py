@@ -134,5 +134,5 @@ def test_non_admin_is_refused_and_audited(services):
 
 
 def test_help_lists_status_for_admins_only(services):
-    assert "/status" in say(services, "/help").text
-    assert "/status" not in say(services, "/help", user=STAFF).text
+    assert "/status" in say(services, "/help admin").text
+    assert "/status" not in say(services, "/help admin", user=STAFF).text

@@ -344,7 +344,7 @@ def test_standby_events_are_recorded_but_never_replied_to(client, app, fake_line
 # --- follow / join / unfollow / leave ---------------------------------------------------------
 
 
-def test_adding_the_bot_as_a_friend_greets_with_examples_and_how_to_bind(
+def test_adding_the_bot_as_a_friend_greets_with_examples_and_how_to_get_a_code(
     client, app, fake_line, line_settings
 ):
     ev = event(
@@ -354,7 +354,7 @@ def test_adding_the_bot_as_a_friend_greets_with_examples_and_how_to_bind(
     drain(app)
     [messages] = reply_messages(fake_line)
     text = messages[0]["text"]
-    assert "OIT ปิดวันไหน" in text and "/bind <ชื่อหน่วยงาน>" in text and "/whoami" in text
+    assert "OIT ปิดวันไหน" in text and "/agency code <หน่วยงาน>" in text and "/whoami" in text
     assert chat(line_settings, USER).active
 
 
@@ -372,6 +372,32 @@ def test_inviting_the_bot_into_a_group_greets_the_group(
     assert "ขอบคุณที่เชิญเข้ากลุ่ม" in messages[0]["text"]
     saved = chat(line_settings, chat_id)
     assert (saved.type, saved.active) == (kind, True)
+
+
+def test_a_group_reinvited_while_bound_is_greeted_with_what_it_is_bound_to(
+    client, app, fake_line, line_settings
+):
+    from itabot.router import handle_message
+
+    [admin] = line_settings.admin_ids
+    for text in ("/agency add สุรินทร์ อบต.คลองพา", "/bind อบต.คลองพา"):
+        handle_message(
+            text,
+            services=app.extensions[EXTENSION].services,
+            now=bkk(2026, 6, 1, 9, 0),
+            user_id=admin,
+            chat_id=GROUP,
+            chat_type="group",
+        )
+    post(client, callback_body(event("leave", src={"type": "group", "groupId": GROUP})))
+    drain(app)
+    join = event("join", src={"type": "group", "groupId": GROUP}, reply_token="r" * 32)
+    assert post(client, callback_body(join)).status_code == 200
+    drain(app)
+    [messages] = reply_messages(fake_line)
+    text = messages[0]["text"]
+    assert 'กลุ่มนี้ผูกกับ "องค์การบริหารส่วนตำบลคลองพา" จังหวัดสุรินทร์ อยู่แล้ว' in text
+    assert "/bind" not in text
 
 
 def test_unfollow_and_leave_mark_the_chat_inactive(client, app, fake_line, line_settings):

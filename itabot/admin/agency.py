@@ -8,12 +8,14 @@ never stored as a name.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from itabot.admin import confirm
 from itabot.admin.core import (
     _FORBIDDEN_RE,
     _ZERO_WIDTH_RE,
@@ -27,6 +29,7 @@ from itabot.admin.core import (
     visible,
 )
 from itabot.calendars.names import (
+    AGENCY_PREFIXES,
     agency_key,
     agency_kind,
     clean_text,
@@ -179,16 +182,29 @@ def find_agency(session: Session, args: str) -> Lookup:
     return Lookup(suggestions=suggestions, name=clean_text(name_part))
 
 
-def _not_found(lookup: Lookup, verb: str) -> Reply:
+Asker = Callable[[Agency], "str | None"]  # an agency → the postback data that asks to confirm
+
+
+def short_name(name: str) -> str:
+    """`องค์การบริหารส่วนตำบลคลองพา` → `อบต.คลองพา`: a button label has 20 characters."""
+    for full, short in AGENCY_PREFIXES:
+        if name.startswith(full) and len(name) > len(full):
+            return f"{short}.{name[len(full) :]}"
+    return name
+
+
+def _not_found(lookup: Lookup, verb: str, ask: Asker | None = None) -> Reply:
+    """Close names as buttons: a command to send for `/bind`, or, with `ask` (a destructive
+    command), a postback that only asks for confirmation (admin.confirm)."""
     shown = visible(lookup.name, 60) or ""
     if lookup.suggestions:
         lines = "\n".join(f"• {a.name} (จังหวัด{a.province})" for a in lookup.suggestions)
-        quick = tuple(f"/{verb} {a.province} {a.name}" for a in lookup.suggestions)
+        asks = "\nกดชื่อด้านล่าง แล้วบอตจะถามยืนยันก่อนลบ" if ask is not None else ""
         return Reply(
-            f"ไม่พบหน่วยงาน {_quoted(shown)} หมายถึงหน่วยงานเหล่านี้หรือไม่\n{lines}",
+            f"ไม่พบหน่วยงาน {_quoted(shown)} หมายถึงหน่วยงานเหล่านี้หรือไม่\n{lines}{asks}",
             "invalid",
             "agency not found; suggested " + ", ".join(a.name for a in lookup.suggestions),
-            quick,
+            *_buttons(lookup.suggestions, verb, ask, with_province=False),
         )
     return Reply(
         f"ไม่พบหน่วยงาน {_quoted(shown)} ในรายชื่อ ดูรายชื่อด้วย /agency list "
@@ -199,7 +215,7 @@ def _not_found(lookup: Lookup, verb: str) -> Reply:
     )
 
 
-def _ambiguous(lookup: Lookup, verb: str) -> Reply:
+def _ambiguous(lookup: Lookup, verb: str, ask: Asker | None = None) -> Reply:
     provinces = ", ".join(a.province for a in lookup.ambiguous)
     first = lookup.ambiguous[0]
     return Reply(
@@ -207,8 +223,24 @@ def _ambiguous(lookup: Lookup, verb: str) -> Reply:
         f"กรุณาระบุจังหวัดด้วย เช่น /{verb} {first.province} {first.name}",
         "invalid",
         f"ambiguous: {provinces}",
-        tuple(f"/{verb} {a.province} {a.name}" for a in lookup.ambiguous),
+        *_buttons(lookup.ambiguous, verb, ask, with_province=True),
     )
+
+
+def _buttons(
+    agencies: Sequence[Agency], verb: str, ask: Asker | None, *, with_province: bool
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(quick-reply commands, postback buttons) for agencies offered to `verb`."""
+    if ask is None:
+        return tuple(f"/{verb} {a.province} {a.name}" for a in agencies), ()
+    buttons = []
+    for a in agencies:
+        data = ask(a)
+        if data is not None:
+            name = short_name(a.name)
+            label = f"ลบ {name} (จ.{a.province})" if with_province else f"ลบ {name}"
+            buttons.append((label, data))
+    return (), tuple(buttons)
 
 
 # --- /agency ---------------------------------------------------------------------------------
@@ -385,10 +417,12 @@ def cmd_agency_remove(cmd: Command, args: str) -> Reply:
     if not args:
         return _usage("agency remove", "ต้องระบุชื่อหน่วยงานที่จะลบ")
     lookup = find_agency(cmd.session, args)
+    secret = cmd.settings.line_channel_secret
+    asker = lambda agency: confirm.ask_data(secret, agency)  # noqa: E731
     if lookup.ambiguous:
-        return _ambiguous(lookup, "agency remove")
+        return _ambiguous(lookup, "agency remove", asker)
     if lookup.agency is None:
-        return _not_found(lookup, "agency remove")
+        return _not_found(lookup, "agency remove", asker)
     agency = lookup.agency
     chats = list(cmd.session.scalars(select(Chat).where(Chat.agency_id == agency.id)))
     for chat in chats:

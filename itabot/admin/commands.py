@@ -141,6 +141,7 @@ SUB_ALIASES = {
     "day": "days",
     "เวลา": "time",
     "ยกเลิก": "revoke",
+    "รหัส": "code",
 }
 
 

@@ -2,26 +2,72 @@
 
 from __future__ import annotations
 
+import re
+
 from itabot.admin.core import Command, Reply, _agency_label
 
-ADMIN_HELP = (
-    "คำสั่งผู้ดูแล:\n"
-    "/agency add สุรินทร์ อบต.คลองพา — ลงทะเบียนหน่วยงาน (จังหวัด แล้วตามด้วยชื่อ; "
-    "หลายแห่ง: บรรทัดละหนึ่งชื่อ)\n"
-    "/agency list [จังหวัด] — รายชื่อหน่วยงาน\n"
-    "/agency remove อบต.คลองพา — ลบหน่วยงาน\n"
-    "/bind อบต.คลองพา — ผูกแชท/กลุ่มนี้กับหน่วยงาน (ชื่อซ้ำ: /bind สุรินทร์ อบต.คลองพา)\n"
-    "/unbind — ยกเลิกการผูก\n"
-    "/admin add U… | /admin remove U… | /admin list — ผู้ดูแล\n"
-    "/remind on | off — เปิด/ปิดการเตือนในแชทนี้\n"
-    "/remind days 7,3,1,0 — วันที่เตือนก่อนปิด\n"
-    "/remind time 08:30 — เวลาเตือน\n"
-    "/remind — ดูการตั้งค่าการเตือน\n"
-    "/status [OIT] [จังหวัด] — หน่วยงานที่ยังไม่ยืนยันว่าทำแล้ว ในแต่ละกำหนดปิด\n"
-    "/nudge OIT [จังหวัด] — เตือนเพิ่มเฉพาะหน่วยงานที่ยังไม่ยืนยัน (แสดงค่าใช้จ่ายก่อนส่ง)\n"
-    "/bind coordinator สุรินทร์ — แชทนี้รับสรุปประจำสัปดาห์ของจังหวัด (วันจันทร์ 08.30 น.)\n"
-    "/quota — โควตาข้อความ LINE เดือนนี้: แผนส่งตามวัน และการเตือนที่งดส่ง"
+# /help's lines: (command, what follows it, what it does). The Thai names beside each command
+# come from the alias table (admin.commands), so a new alias shows up here by itself. Short
+# enough for one phone screen, admin lines included; the example questions are quick replies.
+EVERYONE = (
+    ("done", (), "OIT", 'ยืนยันว่าทำแล้ว หยุดเตือน (หรือพิมพ์ "ส่ง OIT แล้ว")'),
+    ("undone", (), "OIT", "ยกเลิกการยืนยัน"),
+    ("remind", (), "", "ดูการตั้งค่าการเตือน"),
+    ("whoami", (), "", "รหัสของคุณ แชทนี้ผูกกับใคร"),
+    ("calendar", (), "", "ลิงก์ปฏิทินสำหรับโทรศัพท์"),
+    ("bind", (), "<รหัส>", "ผูกกลุ่มด้วยรหัสจากผู้ดูแล"),
 )
+ADMINS = (
+    ("agency", ("add",), "add สุรินทร์ อบต.คลองพา", "ลงทะเบียน"),
+    ("agency", ("list", "remove"), "list|remove", ""),
+    ("agency", ("code",), "code <หน่วยงาน>", "รหัสผูกกลุ่ม (7 วัน)"),
+    ("bind", (), "<หน่วยงาน> | coordinator <จังหวัด>", ""),
+    ("unbind", (), "", ""),
+    ("remind", ("on", "off"), "on|off", ""),
+    ("remind", ("days", "time"), "days 7,3,1,0 | time 08:30", ""),
+    ("admin", ("add", "remove", "list"), "add|remove|list", ""),
+    ("status", (), "[OIT] [จังหวัด]", "ใครยังไม่ยืนยัน"),
+    ("nudge", (), "OIT [จังหวัด]", "เตือนเฉพาะผู้ที่ยังไม่ยืนยัน"),
+    ("dashboard", (), "[จังหวัด]", "ลิงก์หน้าสรุปจังหวัด"),
+    ("quota", (), "", "โควตาข้อความเดือนนี้"),
+)
+_THAI_RE = re.compile(r"[\u0e00-\u0e7f]")
+
+
+def _thai_names(word: str, aliases: dict[str, str]) -> list[str]:
+    return [alias for alias, target in aliases.items() if target == word and _THAI_RE.search(alias)]
+
+
+def help_line(command: str, subs: tuple[str, ...], args: str, what: str) -> str:
+    """ "/agency list|remove (/หน่วยงาน รายชื่อ|ลบ)": the command, then what may be typed
+    instead in Thai, from the alias tables."""
+    from itabot.admin.commands import ALIASES, SUB_ALIASES  # the table imports this module
+
+    thai = ", ".join(f"/{alias}" for alias in _thai_names(command, ALIASES))
+    thai_subs = [(_thai_names(sub, SUB_ALIASES) or [sub])[0] for sub in subs]
+    if thai and thai_subs:
+        thai += " " + "|".join(thai_subs)
+    line = f"/{command} {args}".rstrip() + (f" ({thai})" if thai else "")
+    return f"{line} — {what}" if what else line
+
+
+ADMIN_WORDS = frozenset({"admin", "ผู้ดูแล"})
+
+
+def help_text(is_admin: bool) -> str:
+    """Everyone's commands; an admin is pointed at `/help admin` (one screen each: the admin
+    commands would not fit beside everyone's)."""
+    lines = [
+        "ถามเป็นภาษาไทยได้เลย เช่น OIT ปิดวันไหน (ปุ่มด้านล่าง)",
+        *(help_line(*row) for row in EVERYONE),
+    ]
+    if is_admin:
+        lines += ["", "คำสั่งผู้ดูแล: /help admin"]
+    return "\n".join(lines)
+
+
+def admin_help_text() -> str:
+    return "\n".join(["คำสั่งผู้ดูแล:", *(help_line(*row) for row in ADMINS)])
 
 
 # --- open commands ---------------------------------------------------------------------------
@@ -49,20 +95,13 @@ def cmd_whoami(cmd: Command, _args: str) -> Reply:
     return Reply("\n".join(lines), quick_replies=("/help",))
 
 
-def cmd_help(cmd: Command, _args: str) -> Reply:
+def cmd_help(cmd: Command, args: str) -> Reply:
     from itabot.conversation.replies import EXAMPLE_QUESTIONS
 
-    examples = "\n".join(f"• {q}" for q in EXAMPLE_QUESTIONS)
-    parts = [
-        f"ถามกำหนดการประเมิน ITA ได้เลย เช่น\n{examples}",
-        "คำสั่งสำหรับทุกคน:\n/whoami — ดู user id ของคุณและหน่วยงานที่แชทนี้ผูกอยู่\n"
-        "/remind — ดูการตั้งค่าการเตือนของแชทนี้\n"
-        '/done OIT หรือ "ส่ง OIT แล้ว" — ยืนยันว่าหน่วยงานทำขั้นตอนนี้แล้ว (หยุดเตือน)\n'
-        "/done — ขั้นตอนที่ยืนยันได้ตอนนี้  /undone OIT — ยกเลิกการยืนยัน\n/help — วิธีใช้",
-    ]
-    if cmd.is_admin:
-        parts.append(ADMIN_HELP)
-    return Reply("\n\n".join(parts), quick_replies=(*EXAMPLE_QUESTIONS[:4], "/whoami"))
+    if cmd.is_admin and args.strip().casefold() in ADMIN_WORDS:
+        return Reply(admin_help_text(), quick_replies=("/help", "/status", "/quota"))
+    admin = ("/help admin",) if cmd.is_admin else ()
+    return Reply(help_text(cmd.is_admin), quick_replies=(*EXAMPLE_QUESTIONS[:4], *admin, "/whoami"))
 
 
 def cmd_quota(cmd: Command, _args: str) -> Reply:

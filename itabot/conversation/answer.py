@@ -37,10 +37,18 @@ class Answer:
     units: tuple[str, ...] = ()
     quick_replies: tuple[str, ...] = ()
     heading: str | None = None
+    # What the text says beside the phases, for the card to show as well: the line under the
+    # heading (the province's earlier deadline, the units asked for), how many phases were
+    # left out ("… และอีก N รายการ"), and an unbound chat's "national calendar only" hint.
+    body: str | None = None
+    more: int = 0
+    hint: str | None = None
     now: datetime | None = None
     extra: dict[str, object] = field(default_factory=dict)
     # Quick-reply postback buttons, (label, data): "ยกเลิก", the phases `/done` can confirm.
     postbacks: tuple[tuple[str, str], ...] = ()
+    # A question with buttons on a card, (label, data): "ยืนยันลบ" / "ยกเลิก" (admin.confirm).
+    confirm: tuple[tuple[str, str], ...] = ()
     # Per phase card, (phase key, "✓ ทำแล้ว" postback data or None, "✓ ยืนยันแล้ว…" or None):
     # only in a bound chat, for the phases its agency must act on.
     done: tuple[tuple[str, str | None, str | None], ...] = ()

@@ -158,6 +158,9 @@ def _answer(
         units=tuple(dict.fromkeys([*units, *_units_of(shown)])),
         quick_replies=tuple(quick),
         heading=heading,
+        body=body,
+        more=max(0, len(phases) - MAX_PHASES),
+        hint=_context_hint(ctx).strip() or None,
         now=ctx.now,
         extra={
             "fiscal_year": ctx.fiscal_year,

@@ -33,10 +33,9 @@ from itabot.calendars.wording import (
     closing_short,
     closing_time_text,
     countdown_days,
-    owner_label,
     tool_label,
 )
-from itabot.line.answer_messages import done_footer
+from itabot.line.answer_messages import MUTED, countdown_colour, done_footer, tool_strip
 
 MAX_MESSAGES = 5
 MAX_BUBBLES = 12
@@ -45,7 +44,6 @@ MAX_TEXT = 5000
 TITLE_IN_ALT = 70  # characters of a phase title kept in one altText line
 
 HEADER = "🔔 แจ้งเตือนกำหนดปิด ITA"
-_RED, _ORANGE, _BLUE, _GREY = "#D32F2F", "#EF6C00", "#1565C0", "#666666"
 
 
 class ReminderItem(Protocol):
@@ -117,29 +115,18 @@ def _fit(lines: list[str], limit: int) -> str:
 # --- Flex ------------------------------------------------------------------------------------
 
 
-def _colour(offset_days: int) -> str:
-    return _RED if offset_days <= 0 else _ORANGE if offset_days <= 1 else _BLUE
-
-
 def reminder_bubble(phase: Phase, offset_days: int, secret: str = "") -> FlexBubble:
     """A card: the tool and whose deadline in the header, the title, the closing, the countdown,
-    and "✓ ทำแล้ว" (a signed postback: pressed, the agency's reminders of it stop)."""
-    colour = _colour(offset_days)
-    header = FlexBox(
-        layout="vertical",
-        background_color=colour,
-        padding_all="12px",
-        contents=[
-            FlexText(text=tool_label(phase), weight="bold", size="lg", color="#FFFFFF"),
-            FlexText(text=owner_label(phase), size="xs", color="#FFFFFF", wrap=True),
-        ],
-    )
+    and "✓ ทำแล้ว" (a signed postback: pressed, the agency's reminders of it stop). Header and
+    colours are the answer card's (`line.answer_messages`): the same closing looks the same."""
+    colour = countdown_colour(offset_days)
+    header = tool_strip(phase, colour)
     body = FlexBox(
         layout="vertical",
         spacing="sm",
         contents=[
             FlexText(text=phase.title, weight="bold", size="sm", wrap=True, max_lines=4),
-            FlexText(text=closing_short(phase), size="sm", color=_GREY, wrap=True),
+            FlexText(text=closing_short(phase), size="sm", color=MUTED, wrap=True),
             FlexText(
                 text=countdown_text(phase, offset_days),
                 size="xl",

@@ -201,10 +201,18 @@ def _postback(rt: WebhookRuntime, job: Job) -> list:
 
 
 def _greet(rt: WebhookRuntime, job: Job) -> list:
+    """Followed or invited: a group re-invited while bound hears what it is bound to."""
     from itabot.conversation.replies import EXAMPLE_QUESTIONS, QUICK_REPLIES
 
     _touch(rt, job)
-    return greeting_messages(job.chat_type or "user", EXAMPLE_QUESTIONS, QUICK_REPLIES)
+    bound_to = None
+    if job.chat_type in ("group", "room") and job.chat_id:
+        with db.session_scope(rt.database_url) as session:
+            binding = chats.binding_of(session, job.chat_id)
+        if binding is not None and binding.agency and binding.province:
+            bound_to = (binding.agency, binding.province)
+    kind = job.chat_type or "user"
+    return greeting_messages(kind, EXAMPLE_QUESTIONS, QUICK_REPLIES, bound_to=bound_to)
 
 
 def _farewell(rt: WebhookRuntime, job: Job) -> list:
