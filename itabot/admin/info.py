@@ -90,7 +90,7 @@ def cmd_whoami(cmd: Command, _args: str) -> Reply:
         lines.append("สิทธิ์: ผู้ดูแล")
     if cmd.chat is not None:
         agency = cmd.chat.agency
-        bound = _agency_label(agency) if agency else "ยังไม่ได้ผูกกับหน่วยงาน (ผู้ดูแลใช้ /bind <ชื่อหน่วยงาน>)"
+        bound = _agency_label(agency) if agency else "ยังไม่ได้ผูกกับหน่วยงาน (พิมพ์ /bind <รหัส> ที่ขอจากผู้ดูแล)"
         lines.append(f"ผูกกับ: {bound}")
     return Reply("\n".join(lines), quick_replies=("/help",))
 

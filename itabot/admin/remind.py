@@ -42,7 +42,7 @@ def _remind_state(cmd: Command) -> str:
     ]
     if cmd.chat.agency is None:
         lines.append(
-            f"{_chat_word(cmd)}ยังไม่ได้ผูกกับหน่วยงาน จึงยังไม่มีการเตือน (ผู้ดูแลใช้ /bind <ชื่อหน่วยงาน>)"
+            f"{_chat_word(cmd)}ยังไม่ได้ผูกกับหน่วยงาน จึงยังไม่มีการเตือน (พิมพ์ /bind <รหัส> ที่ขอจากผู้ดูแล)"
         )
     return "\n".join(lines)
 
