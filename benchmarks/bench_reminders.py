@@ -33,14 +33,14 @@ import resource
 import shutil
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import line_stand_in
 import urllib3
 from _common import save, table  # also puts the project on sys.path
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from itabot.calendars.model import Calendars
 from itabot.calendars.names import agency_key
@@ -138,7 +138,7 @@ def measure_planner(url: str, calendars: Calendars, now: datetime) -> dict[str, 
 class StepTimer:
     """Times the dispatcher's steps by wrapping the module functions dispatch() calls."""
 
-    STEPS = ("plan_from_db", "claim_batches", "send_pending")
+    STEPS = ("plan_from_db", "within_the_month_plan", "claim_batches", "send_pending")
 
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
@@ -172,12 +172,29 @@ def _stats(base_url: str) -> dict[str, Any]:
 
 
 def run_dispatch(
-    template: Path, tmp: Path, calendars: Calendars, now: datetime, latency_ms: int, transport: str
+    template: Path,
+    tmp: Path,
+    calendars: Calendars,
+    now: datetime,
+    latency_ms: int,
+    transport: str,
+    counts: str,
 ) -> dict[str, Any]:
-    """One end-to-end dispatch on a fresh copy of the seeded database, against a fresh stand-in."""
-    target = tmp / f"{transport}-{latency_ms}.db"
+    """One end-to-end dispatch on a fresh copy of the seeded database, against a fresh stand-in.
+    `counts`: "stored" — the chats carry the member counts LINE gave 4 days ago (kept a week),
+    as on every day after the first; "none" — the first dispatch ever."""
+    target = tmp / f"{transport}-{latency_ms}-{counts}.db"
     shutil.copyfile(template, target)
     url = f"sqlite:///{target}"
+    if counts == "stored":
+        engine = db.engine_for(url)
+        with engine.begin() as conn:
+            conn.execute(
+                update(Chat)
+                .where(Chat.type == "group")
+                .values(member_count=GROUP_MEMBERS, member_count_at=now - timedelta(days=4))
+            )
+        engine.dispose()
     base_url, server = line_stand_in.start(latency_ms, quota=QUOTA, members=GROUP_MEMBERS)
     settings = Settings(
         database_url=url, line_channel_access_token=TOKEN, line_api_base_url=base_url
@@ -204,6 +221,7 @@ def run_dispatch(
     return {
         "latency_ms": latency_ms,
         "transport": transport,
+        "counts_stored": counts,
         "end_to_end_s": round(elapsed, 3),
         "steps_s": steps.times,
         "sent": report.sent,
@@ -225,6 +243,12 @@ def main() -> int:
         "--transport", default="async", help="async, threads or both: async,threads"
     )
     parser.add_argument("--tmpfs", action="store_true", help="SQLite on /dev/shm, not the disk")
+    parser.add_argument(
+        "--counts",
+        default="stored,none",
+        help="stored (counts of the last reminder day on the chats: every day after the first), "
+        "none (the first dispatch ever), or both",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.ERROR)
@@ -249,7 +273,8 @@ def main() -> int:
         db.engine_for(f"sqlite:///{template}").dispose()
         results["planner"] = measure_planner(f"sqlite:///{template}", calendars, now)
         results["dispatch"] = [
-            run_dispatch(template, Path(tmp), calendars, now, int(latency), transport)
+            run_dispatch(template, Path(tmp), calendars, now, int(latency), transport, counts)
+            for counts in args.counts.split(",")
             for transport in args.transport.split(",")
             for latency in args.latency_ms.split(",")
         ]
@@ -261,14 +286,18 @@ def main() -> int:
 
 
 def goals(runs: list[dict[str, Any]], data: dict[str, int]) -> dict[str, bool]:
-    shipped = [r for r in runs if r["transport"] == "async"]
+    """The time goals are for a day like any other (counts stored); the first dispatch ever
+    asks every count before it can plan and is reported, not judged."""
+    shipped = [r for r in runs if r["transport"] == "async" and r["counts_stored"] == "stored"]
     checks = {
         "each_chat_exactly_one_delivery": all(
             r["line"]["pushes"] == data["chats"] and r["line"]["duplicates"] == 0 for r in runs
         ),
-        "member_counts_once_per_group": all(
-            r["line"]["member_count_calls"] == data["groups"]
-            and r["line"]["member_count_calls_max_per_chat"] == 1
+        # asked once per group when nothing is known; not at all when the chats carry counts
+        "member_counts_at_most_once_per_group": all(
+            r["line"]["member_count_calls"]
+            == (data["groups"] if r["counts_stored"] == "none" else 0)
+            and r["line"]["member_count_calls_max_per_chat"] <= 1
             for r in runs
         ),
         f"never_over_{LINE_LIMIT_PER_S}_per_s": all(
@@ -298,8 +327,11 @@ def print_table(results: dict[str, Any]) -> None:
             (
                 f"{r['latency_ms']} ms",
                 r["transport"],
-                f"{r['end_to_end_s']:.2f} s" + (f" (≤ {goal:.0f})" if goal else ""),
-                f"{s.get('plan_from_db')} / {s.get('claim_batches')} / {s.get('send_pending')}",
+                r["counts_stored"],
+                f"{r['end_to_end_s']:.2f} s"
+                + (f" (≤ {goal:.0f})" if goal and r["counts_stored"] == "stored" else ""),
+                f"{s.get('plan_from_db')} / {s.get('within_the_month_plan')} / "
+                f"{s.get('claim_batches')} / {s.get('send_pending')}",
                 f"{r['pushes_per_s']:,.0f}",
                 f"{line['max_pushes_in_one_second']:,}",
                 f"{line['peak_in_flight']}",
@@ -311,8 +343,9 @@ def print_table(results: dict[str, Any]) -> None:
     headers = (
         "LINE latency",
         "transport",
+        "counts stored",
         "end to end",
-        "plan / ledger / claim+send s",
+        "due / month plan / ledger / claim+send s",
         "pushes/s",
         "max in 1 s",
         "in flight",

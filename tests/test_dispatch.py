@@ -457,7 +457,7 @@ class CountingGateway(FakeGateway):
         return super().member_count(chat_id, chat_type)
 
 
-def test_each_groups_member_count_is_asked_once_and_kept_for_hours(settings, calendars, url):
+def test_each_groups_member_count_is_asked_once_and_kept_for_a_week(settings, calendars, url):
     groups = [bind_chat(url, f"Cgroup{i:03d}") for i in range(3)]
     bind_chat(url, "Uuser0001", chat_type="user")
     line = CountingGateway(quota=10_000, members=dict.fromkeys(groups, 8))
@@ -471,8 +471,11 @@ def test_each_groups_member_count_is_asked_once_and_kept_for_hours(settings, cal
     assert run(settings, calendars, line, bkk(2026, 6, 27, 8, 30), counts=counts).sent == 4
     assert sorted(line.asked) == groups  # still known: LINE is not asked again
 
-    hours[0] = 5 + MEMBER_COUNT_MAX_AGE / 3600  # too old now
+    hours[0] = 5 + MEMBER_COUNT_MAX_AGE / 3600  # gone from memory; on the chat rows still
     assert run(settings, calendars, line, bkk(2026, 6, 29, 8, 30), counts=counts).sent == 4
+    assert sorted(line.asked) == groups
+    hours[0] += 24 * 15  # 15 days later: the stored counts are too old to trust
+    assert run(settings, calendars, line, bkk(2026, 7, 14, 8, 30), counts=counts).sent == 4
     assert sorted(line.asked) == sorted(groups * 2)
 
 

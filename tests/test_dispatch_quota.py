@@ -4,8 +4,10 @@ FY2569 calendars, a real database: SQLite, and PostgreSQL when TEST_DATABASE_URL
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+from sqlalchemy import select
 
 from itabot.admin.commands import execute
 from itabot.calendars.thai_dates import BANGKOK
@@ -13,6 +15,7 @@ from itabot.line.client import PushOutcome, PushResult
 from itabot.reminders.dispatch import dispatch
 from itabot.reminders.planner import reminder_phases
 from itabot.storage import db
+from itabot.storage.models import Chat
 from tests.conftest import bkk
 from tests.test_reminder_support import SURIN_LOCAL, FakeGateway, bind_chat, confirm_done, ledger
 
@@ -161,3 +164,61 @@ def test_a_confirmed_phase_is_not_paid_for_so_other_agencies_hear_it(settings, c
     assert heard == {(g, p.key, d) for g in GROUPS[1:4] for p in itas for d in (0, 1)}
     assert {r.status for r in rows if r.chat_id == GROUPS[0]} == {"suppressed"}
     assert line.refused == 0
+
+
+@dataclass
+class OrderedLine(MeteredLine):
+    """MeteredLine that records the order of count questions and pushes."""
+
+    order: list[str] = field(default_factory=list)
+
+    def member_count(self, chat_id: str, chat_type: str) -> int:
+        with self.lock:
+            self.order.append("count")
+        return super().member_count(chat_id, chat_type)
+
+    def push(self, to: str, messages: list, *, retry_key: str) -> PushResult:
+        with self.lock:
+            self.order.append("push")
+        return super().push(to, messages, retry_key=retry_key)
+
+
+def member_counts(url: str) -> dict[str, int | None]:
+    with db.session_scope(url) as session:
+        return dict(session.execute(select(Chat.id, Chat.member_count)).all())
+
+
+def test_counts_are_kept_on_the_chats_and_the_next_days_plan_does_not_wait_for_them(
+    settings, calendars, monkeypatch
+):
+    """Day one asks each group's count before planning (nothing is known) and stores it on
+    the chat; the next reminder day's dispatch — a new process — plans and pushes with those
+    counts and asks LINE nothing. Counts older than a week are not trusted: asked before
+    planning again."""
+    url = settings.database_url
+    for g in GROUPS[:3]:
+        bind_chat(url, g)
+    line = OrderedLine(monthly=10_000, members=dict.fromkeys(GROUPS, 8))
+    import itabot.reminders.dispatch as dispatching
+
+    claim = dispatching.claim_batches
+
+    def claim_and_tell(*args, **kwargs):
+        line.order.append("claim")  # the plan is made: the pushes are claimed next
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(dispatching, "claim_batches", claim_and_tell)
+    dispatch(url, line, calendars, settings, bkk(2026, 6, 23, 8, 31), "w")
+    assert line.order[:4] == ["count"] * 3 + ["claim"] and line.order.count("count") == 3
+    assert member_counts(url) == dict.fromkeys(GROUPS[:3], 8)
+
+    line.order.clear()
+    dispatch(url, line, calendars, settings, bkk(2026, 6, 27, 8, 31), "w")
+    assert line.order[0] == "claim" and line.order.count("count") == 0
+    assert line.used == 2 * 3 * 8  # each push paid for at the stored count
+
+    line.order.clear()
+    line.members[GROUPS[0]] = 9  # someone joined meanwhile
+    dispatch(url, line, calendars, settings, bkk(2026, 7, 14, 8, 31), "w")  # 17 days later
+    assert line.order[:4] == ["count"] * 3 + ["claim"]
+    assert member_counts(url)[GROUPS[0]] == 9

@@ -30,7 +30,7 @@ from itabot.calendars.names import clean_text
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
 from itabot.calendars.wording import closing_short, tool_label
 from itabot.line.client import LineGateway
-from itabot.reminders.planner import ChatPlanInput, PhaseIndex
+from itabot.reminders.planner import ChatPlanInput, phase_index
 from itabot.storage import db
 from itabot.storage.models import Agency, Chat, Confirmation
 
@@ -123,19 +123,14 @@ def _names(phase: Phase, words: str) -> bool:
 # --- the agency's phases -------------------------------------------------------------------
 
 
-_INDEX: list = [None, None]  # (calendars, its planner index): one per process's calendars
-
-
 def agency_closings(calendars: Calendars, agency: Agency) -> list[tuple[Phase, datetime]]:
     """(phase, its closing) the agency must act on, by the planner's rule, soonest closing
     first. Asked on every answer in a bound chat and 200 times by `/status`: the planner's
     index (memoised per agency, closings computed once) is kept for the process's calendars."""
-    if _INDEX[0] is not calendars:
-        _INDEX[:] = [calendars, PhaseIndex(calendars)]
     plan_input = ChatPlanInput(
         chat_id="-", province=agency.province, agency_name=agency.name, agency_kind=agency.kind
     )
-    return [(p, closing) for p, closing, _day in _INDEX[1].phases_for(plan_input)]
+    return [(p, closing) for p, closing, _day in phase_index(calendars).phases_for(plan_input)]
 
 
 def agency_phases(calendars: Calendars, agency: Agency) -> list[Phase]:

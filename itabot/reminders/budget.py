@@ -27,7 +27,7 @@ from itabot.config import Settings
 from itabot.line.client import LineGateway, PushOutcome
 from itabot.reminders.ledger import confirmed_phases, ledger_keys, load_chats, record_unsent
 from itabot.reminders.month import MonthPlan, candidates, fit
-from itabot.reminders.planner import DueReminder, ReminderDefaults
+from itabot.reminders.planner import ChatPlanInput, DueReminder, ReminderDefaults
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.sender import MAX_IN_FLIGHT, MemberCounts, RateLimiter, line_for_sending
 from itabot.reminders.tables import _utc
@@ -74,10 +74,12 @@ def month_plan_from_db(
     now: datetime,
     counts: MemberCounts,
     reserve: int,
+    chats: Sequence[ChatPlanInput] | None = None,
 ) -> tuple[MonthPlan, int] | None:
     """The rest of the month's plan and LINE's remaining quota; None when LINE sets no limit
     (or cannot say: the sender's own budget still guards each push)."""
-    chats = load_chats(sessions)
+    chats = load_chats(sessions) if chats is None else chats
+    counts.load(sessions, now)
     remaining = asyncio.run(ask_quota_and_counts(gateway, chats, counts))
     if remaining is None:
         return None
@@ -90,7 +92,9 @@ def month_plan_from_db(
     unknown_cost = max(known, default=1)  # LINE could not say: assume the largest group
     cost = {
         ch.chat_id: (
-            1 if ch.chat_type not in ("group", "room") else (counts.get(ch.chat_id) or unknown_cost)
+            1
+            if ch.chat_type not in ("group", "room")
+            else (counts.get(ch.chat_id) or unknown_cost)
         )
         for ch in chats
     }

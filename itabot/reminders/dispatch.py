@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,8 +45,14 @@ from itabot.reminders.budget import (
     save_snapshot,
 )
 from itabot.reminders.digest import claim_digests
-from itabot.reminders.ledger import claim_batches, ledger_keys, plan_from_db, suppress_confirmed
-from itabot.reminders.planner import DueReminder
+from itabot.reminders.ledger import (
+    claim_batches,
+    ledger_keys,
+    load_chats,
+    plan_from_db,
+    suppress_confirmed,
+)
+from itabot.reminders.planner import ChatPlanInput, DueReminder
 from itabot.reminders.quota import _notice_sent, admin_ids, month_of, notify_admins_of_quota
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.sender import (
@@ -115,6 +121,7 @@ def within_the_month_plan(
     due: list[DueReminder],
     report: DispatchReport,
     counts: MemberCounts,
+    chats: Sequence[ChatPlanInput] | None = None,
 ) -> list[DueReminder]:
     """The due reminders the month plan keeps; those it drops recorded as `dropped`. Planned
     only when something new is due (the every-minute clock asks LINE nothing when idle)."""
@@ -125,7 +132,7 @@ def within_the_month_plan(
         return due
     admins = admin_ids(sessions, settings)
     planned = month_plan_from_db(
-        sessions, gateway, calendars, settings, now, counts, NOTICES_PER_ADMIN * len(admins)
+        sessions, gateway, calendars, settings, now, counts, NOTICES_PER_ADMIN * len(admins), chats
     )
     if planned is None:
         return due
@@ -157,11 +164,14 @@ def dispatch(
         raise ValueError("now must be timezone-aware")
     sessions = dbmod.session_factory(database) if isinstance(database, str) else database
     report = DispatchReport(at=now.astimezone(BANGKOK), worker_id=worker_id or default_worker_id())
-    due = plan_from_db(sessions, calendars, settings, now)
+    chats = load_chats(sessions)
+    due = plan_from_db(sessions, calendars, settings, now, chats)
     report.due = len(due)
     due = suppress_confirmed(sessions, due, now, report)
     counts = counts or MemberCounts()
-    due = within_the_month_plan(sessions, gateway, calendars, settings, now, due, report, counts)
+    due = within_the_month_plan(
+        sessions, gateway, calendars, settings, now, due, report, counts, chats
+    )
     claims = claim_batches(sessions, due, now, report, settings.line_channel_secret)
     claim_digests(sessions, calendars, now, report)
     send_pending(
@@ -175,6 +185,7 @@ def dispatch(
         counts=counts,
         claims=claims,
     )
+    counts.save(sessions, now)  # the plan of the next days sizes itself with them
     if report.changed:
         log.info("reminder dispatch at %s: %s", report.at.isoformat(), report.summary())
     return report

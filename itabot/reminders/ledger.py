@@ -105,9 +105,15 @@ def load_chats(sessions: sessionmaker[Session]) -> list[ChatPlanInput]:
 
 
 def plan_from_db(
-    sessions: sessionmaker[Session], calendars: Calendars, settings: Settings, now: datetime
+    sessions: sessionmaker[Session],
+    calendars: Calendars,
+    settings: Settings,
+    now: datetime,
+    chats: Sequence[ChatPlanInput] | None = None,
 ) -> list[DueReminder]:
-    return plan(calendars, load_chats(sessions), now, ReminderDefaults.from_settings(settings))
+    """Step 1 with the chats read from the database (or the `chats` already read)."""
+    chats = load_chats(sessions) if chats is None else chats
+    return plan(calendars, chats, now, ReminderDefaults.from_settings(settings))
 
 
 # --- step 2: claim in the ledger ------------------------------------------------------------

@@ -35,7 +35,7 @@ from datetime import date, datetime
 
 from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.thai_dates import BANGKOK
-from itabot.reminders.planner import ChatPlanInput, PhaseIndex, ReminderDefaults
+from itabot.reminders.planner import ChatPlanInput, ReminderDefaults, phase_index
 
 SCOPE_RANK = {"national": 2, "province": 1, "agency": 0}
 NEAR = 1  # offsets 0 and 1: the day of and the day before a closing
@@ -113,7 +113,7 @@ def candidates(
     now = now.astimezone(BANGKOK)
     today = now.date().toordinal()
     last = month_end(now.date()).toordinal()
-    index = PhaseIndex(calendars)
+    index = phase_index(calendars)
     out: list[Planned] = []
     for chat in chats:
         if not chat.receives_reminders:

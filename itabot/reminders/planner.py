@@ -233,6 +233,18 @@ class PhaseIndex:
         return hit
 
 
+_INDEX: list = [None, None]  # [calendars, their PhaseIndex]: one set of calendars at a time
+
+
+def phase_index(calendars: Calendars) -> PhaseIndex:
+    """The process's index of these calendars: the dispatcher's plan, its month plan and every
+    answer in a bound chat ask the same agencies' phases (2,500 agencies: 0.4 s to rebuild).
+    Replaced when the calendars are (the clock reloads them when schedules/ changes)."""
+    if _INDEX[0] is not calendars:
+        _INDEX[:] = [calendars, PhaseIndex(calendars)]
+    return _INDEX[1]
+
+
 # --- when -----------------------------------------------------------------------------------
 
 
@@ -289,7 +301,7 @@ def plan(
     defaults = defaults or ReminderDefaults()
     now = now.astimezone(BANGKOK)
     today = now.date().toordinal()
-    index = PhaseIndex(calendars)
+    index = phase_index(calendars)
     out: list[DueReminder] = []
     for chat in chats:
         if not chat.receives_reminders:

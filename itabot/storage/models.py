@@ -67,6 +67,10 @@ class Chat(Base):
     remind_time: Mapped[str | None] = mapped_column(String(5))
     # A province's coordinator chat (`/bind coordinator สุรินทร์`): its weekly digest.
     coordinator_of: Mapped[str | None] = mapped_column(String(64))
+    # The member count LINE last gave (a push costs one message per member) and when: the month
+    # plan sizes itself with it (reminders.sender.MemberCounts).
+    member_count: Mapped[int | None] = mapped_column(Integer)
+    member_count_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
