@@ -7,6 +7,7 @@ foreign keys and WAL + a busy timeout so a web worker and the clock process can 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -89,6 +90,21 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def once_more_if_invalidated(work: Callable[[], Any]) -> Any:
+    """`work()`, run a second time if its connection turned out stale and was dropped (a
+    server restart, a file made writable again after opening read-only): the pool has new
+    connections now, and the caller's request need not fail for an old one."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.info("stale database connection dropped: retrying once on a new one")
+        return work()
+
+
 def _recycle_after_write_faults(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error")
     def _invalidate_stale(context: ExceptionContext) -> None:
@@ -153,14 +169,32 @@ def probe_write(url: str) -> None:
     from itabot.storage.models import HealthProbe
 
     table = HealthProbe.__table__
-    with engine_for(url).begin() as conn:
-        insert = insert_for(conn.dialect.name)(table)
-        now = datetime.now(UTC)
-        conn.execute(
-            insert.values(id=1, probed_at=now).on_conflict_do_update(
-                index_elements=["id"], set_={"probed_at": now}
+    engine = engine_for(url)
+
+    def write() -> None:
+        with engine.begin() as conn:
+            now = datetime.now(UTC)
+            conn.execute(
+                insert_for(conn.dialect.name)(table)
+                .values(id=1, probed_at=now)
+                .on_conflict_do_update(index_elements=["id"], set_={"probed_at": now})
             )
-        )
+
+    once_more_if_invalidated(write)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        # A connection opened before the file became read-only keeps writing through its open
+        # descriptor (SQLite even hands a closed connection's descriptor to the next one in the
+        # process), so the write above can succeed while no new connection, and no restarted
+        # worker, could open the file for writing. Ask the kernel as an open would: access(2)
+        # refuses a read-only mount, an immutable file and, for anyone but root, the modes.
+        import sqlite3
+
+        path = Path(engine.url.database)
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if (file == path or file.exists()) and not os.access(file, os.W_OK):
+                raise sqlite3.OperationalError(
+                    f"attempt to write a readonly database ({file.name})"
+                )
 
 
 def driver_errors(url: str) -> tuple[type[Exception], ...]:

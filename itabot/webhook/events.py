@@ -114,6 +114,12 @@ _MARK_OWNED = _MARK.where(_EVENTS.c.owner == bindparam("b_owner"))
 
 
 def record_events(database_url: str, jobs: list[Job], owner: str = "") -> list[Job]:
+    """`_record_events` in one transaction, tried once more on a new connection if the pool
+    dropped a stale one (a restarted server, a file writable again): no 503 for that."""
+    return db.once_more_if_invalidated(lambda: _record_events(database_url, jobs, owner))
+
+
+def _record_events(database_url: str, jobs: list[Job], owner: str) -> list[Job]:
     """Store every job's event in one transaction, owned by `owner`; return the jobs this
     process must answer: those seen for the first time, and redeliveries of events still
     `received` (taken over: their owner may have died before LINE got its 200). Events we do

@@ -46,7 +46,6 @@ from itabot.webhook.events import (
 from itabot.webhook.jobs import Job, jobs_from, needs_handling
 
 log = logging.getLogger(__name__)
-database_errors = db.ErrorLog(log)
 
 bp = Blueprint("webhook", __name__)
 
@@ -82,6 +81,7 @@ class WebhookRuntime:
     _in_flight: int = 0  # events submitted and not yet finished, in this process
     _chains: dict[str, deque] = field(default_factory=dict)  # a chat's events waiting in order
     _idle: threading.Condition = field(default_factory=threading.Condition)
+    database_errors: db.ErrorLog = field(default_factory=lambda: db.ErrorLog(log))
     _warned_no_secret: bool = False
     _last_sweep: tuple[int, float] | None = None  # (pid, when): a new worker sweeps at once
 
@@ -273,7 +273,7 @@ def _answer(rt: WebhookRuntime, job: Job) -> tuple[str, str | None] | None:
         messages = _HANDLERS[job.event_type](rt, job)
     except Exception as exc:
         if isinstance(exc, SQLAlchemyError):
-            database_errors.failed("answering an event", exc)
+            rt.database_errors.failed("answering an event", exc)
         else:
             log.error(
                 "event %s (%s) failed: %s",
@@ -305,7 +305,7 @@ def handle_job(rt: WebhookRuntime, job: Job) -> None:
     try:
         outcome = _answer(rt, job)
     except SQLAlchemyError as exc:
-        database_errors.failed("claiming an event's reply", exc)
+        rt.database_errors.failed("claiming an event's reply", exc)
         return
     if outcome is None:
         log.info("event %s: answered by the process that took it over", job.event_id)
@@ -322,7 +322,7 @@ def sweep(rt: WebhookRuntime) -> None:
     try:
         taken = sweep_stale_events(rt.database_url, owner=rt.owner).taken
     except SQLAlchemyError as exc:
-        database_errors.failed("sweep of unanswered events", exc)
+        rt.database_errors.failed("sweep of unanswered events", exc)
         return
     for job in taken:
         if not rt.submit(handle_job, rt, job, chat=job.chat_id):
@@ -416,14 +416,14 @@ def _shed(rt: WebhookRuntime, job: Job) -> None:
     try:
         mark_event(rt.database_url, job.event_id, "failed", "shed: webhook backlog full", rt.owner)
     except SQLAlchemyError as exc:  # recorded all the same: LINE still gets its 200
-        database_errors.failed("recording a shed event", exc)
+        rt.database_errors.failed("recording a shed event", exc)
 
 
 def database_unavailable(exc: Exception) -> Response:
     """Any database error a request meets, whatever layer raised it (SQLAlchemy's wrapper, the
     driver's own error at connect, the pool's timeout): 503 with a short body, and one log
     line per kind of failure every few seconds — never Flask's HTML 500 and a traceback."""
-    database_errors.failed(f"{request.method} {request.path}", exc)
+    runtime().database_errors.failed(f"{request.method} {request.path}", exc)
     return _refuse(503, "database unavailable")
 
 
@@ -435,7 +435,7 @@ def healthz() -> tuple[Response, int]:
     try:
         db.probe_write(rt.database_url)
     except Exception as exc:
-        database_errors.failed("GET /healthz", exc)
+        rt.database_errors.failed("GET /healthz", exc)
         return jsonify(status="unavailable", database="cannot write"), 503
     _sweep_if_due(rt)  # a platform's health checks keep the sweep going when no one writes
     return jsonify(status="ok"), 200
