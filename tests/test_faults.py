@@ -26,13 +26,14 @@ from itabot.storage import db
 from itabot.storage.models import Chat, WebhookEvent
 from itabot.webhook.events import (
     REPLY_WITHIN,
+    REPLYING_STALE,
     claim_reply,
     purge_events,
     record_events,
     sweep_stale_events,
 )
 from itabot.webhook.jobs import jobs_from
-from itabot.webhook.routes import EXTENSION
+from itabot.webhook.routes import EXTENSION, handle_job
 from tests.conftest import PG_URL, _database, bkk
 from tests.fakeline import SECRET, callback_body, event, post_signed, source, text_event
 from tests.processes import free_port
@@ -270,11 +271,11 @@ def test_an_unanswered_event_past_its_token_is_recorded_expired_and_nobody_is_pu
     assert fake_line.requests == []
 
 
-def test_an_event_whose_worker_died_during_the_reply_is_never_answered_again(
+def test_an_event_whose_worker_died_during_the_reply_is_retried_with_the_same_token(
     app, fake_line, line_settings
 ):
-    """The reply call may have reached LINE: a second one could say it twice. Reported as
-    failed once the claim is old."""
+    """Not before the claim is older than any live reply call; then with the same reply token,
+    which LINE accepts once: a call that did reach LINE makes the retry a refused no-op."""
     url = line_settings.database_url
     ev = text_event("OIT ปิดวันไหน")
     _recorded_by_a_dead_worker(url, ev, silent_for=timedelta(0))
@@ -282,7 +283,20 @@ def test_an_event_whose_worker_died_during_the_reply_is_never_answered_again(
     again = {**ev, "deliveryContext": {"isRedelivery": True}}
     assert post_signed(app.test_client(), callback_body(again), SECRET).status_code == 200
     drain(app)
-    assert fake_line.requests == []
+    assert fake_line.requests == []  # the dying worker's call may still be on its way
+    later = datetime.now(UTC) + REPLYING_STALE + timedelta(seconds=1)
+    [taken] = sweep_stale_events(url, now=later, owner=app.extensions[EXTENSION].owner).taken
+    app.extensions[EXTENSION].submit(handle_job, app.extensions[EXTENSION], taken)
+    drain(app)
+    assert replies_to(fake_line, ev) == 1
+    assert status(url, ev["webhookEventId"]) == "done"
+
+
+def test_a_reply_cut_short_past_the_tokens_life_is_failed_not_retried(line_settings):
+    url = line_settings.database_url
+    ev = text_event("OIT ปิดวันไหน")
+    _recorded_by_a_dead_worker(url, ev, silent_for=timedelta(0))
+    assert claim_reply(url, ev["webhookEventId"], "dead-worker:1:0")
     swept = sweep_stale_events(url, now=datetime.now(UTC) + timedelta(minutes=3), owner="me")
     assert (swept.abandoned, swept.taken) == ([ev["webhookEventId"]], [])
     assert status(url, ev["webhookEventId"]) == "failed"

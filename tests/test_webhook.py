@@ -491,7 +491,7 @@ def test_a_full_backlog_sheds_events_but_never_delays_the_webhook(
     drain(app)
     status = {r.id: (r.status, r.error) for r in rows(line_settings)}
     assert status[first["webhookEventId"]] == ("done", None)
-    assert status[second["webhookEventId"]] == ("failed", "shed: webhook backlog full")
+    assert status[second["webhookEventId"]] == ("expired", "shed: webhook backlog full")
 
 
 def test_events_a_dead_worker_left_unanswered_past_their_token_are_marked_expired(line_settings):

@@ -15,9 +15,11 @@ step may be redone by someone else:
   all, its own claim then fails and it drops its answer;
 - the *sweep* (every few seconds in each worker, and at a worker's start) takes over rows left
   `received` by an owner silent for `LEASE`, while their reply token is still usable, and marks
-  `expired` those whose token is too old. A row left `replying` (the owner died during the
-  reply call: the answer may or may not have reached LINE) is never taken over; after
-  `REPLYING_STALE` it is marked `failed`.
+  `expired` those whose token is too old;
+- a row left `replying` for `REPLYING_STALE` (longer than any live reply call: its owner died
+  during the call) is taken over the same ways while its token is usable, and replied to with
+  the *same* reply token: LINE accepts a token once, so if the first call did reach LINE the
+  second is refused and nobody hears the answer twice. Past the token's life it is `failed`.
 
 Every status is written to the database when it happens; nothing is held in memory.
 """
@@ -45,7 +47,9 @@ log = logging.getLogger(__name__)
 # event is younger than this, leaving the reply call (and its one retry) inside the minute.
 REPLY_WITHIN = timedelta(seconds=50)
 LEASE = timedelta(seconds=10)  # a `received` row whose owner is silent this long is taken over
-REPLYING_STALE = timedelta(minutes=2)  # a reply call never takes this long (10 s timeout × 2)
+# A live reply call ends within 10 s + 0.5 s + 10 s (timeout, backoff, one retry): a `replying`
+# claim older than this belongs to a process that died during the call.
+REPLYING_STALE = timedelta(seconds=21)
 PURGE_BATCH = 5000
 
 _EVENTS = WebhookEvent.__table__
@@ -86,8 +90,19 @@ def _insert_new(dialect: str) -> Insert:
 # Built once (bind names must differ from the columns'): these run for every event.
 _TAKE_OVER = (
     update(_EVENTS)
-    .where(_EVENTS.c.id == bindparam("b_id"), _EVENTS.c.status == "received")
-    .values(owner=bindparam("b_owner"), claimed_at=bindparam("b_at"), job=bindparam("b_job"))
+    .where(
+        _EVENTS.c.id == bindparam("b_id"),
+        or_(
+            _EVENTS.c.status == "received",
+            and_(_EVENTS.c.status == "replying", _EVENTS.c.claimed_at < bindparam("b_stale")),
+        ),
+    )
+    .values(
+        status="received",
+        owner=bindparam("b_owner"),
+        claimed_at=bindparam("b_at"),
+        job=bindparam("b_job"),
+    )
     .returning(_EVENTS.c.id)
 )
 _CLAIM_REPLY = (
@@ -149,7 +164,13 @@ def _record_events(database_url: str, jobs: list[Job], owner: str) -> list[Job]:
             if job.redelivery and handled_later:
                 taken = conn.execute(
                     _TAKE_OVER,
-                    {"b_id": job.event_id, "b_owner": owner, "b_at": now, "b_job": job.to_json()},
+                    {
+                        "b_id": job.event_id,
+                        "b_owner": owner,
+                        "b_at": now,
+                        "b_job": job.to_json(),
+                        "b_stale": now - REPLYING_STALE,
+                    },
                 ).first()
                 if taken is not None:
                     log.warning("event %s redelivered while unanswered: taken over", job.event_id)
@@ -199,8 +220,9 @@ def sweep_stale_events(
     database_url: str, *, now: datetime | None = None, owner: str | None = None
 ) -> Sweep:
     """Events a silent owner left unfinished: taken over by `owner` while their reply token is
-    usable (without `owner`, as in the `--preload` master, they are left for the workers),
-    `expired` once it is not; `replying` rows stale for `REPLYING_STALE` marked `failed`."""
+    usable (without `owner`, as in the `--preload` master, they are left for the workers);
+    once it is not, `expired` — or `failed` for a stale `replying` row, which may have been
+    answered."""
     now = now or datetime.now(UTC)
     result = Sweep()
     silent = func.coalesce(WebhookEvent.claimed_at, WebhookEvent.received_at) < now - LEASE
@@ -225,6 +247,7 @@ def sweep_stale_events(
                 .where(
                     WebhookEvent.status == "replying",
                     WebhookEvent.claimed_at < now - REPLYING_STALE,
+                    sent < now - REPLY_WITHIN,
                 )
                 .values(
                     status="failed",
@@ -250,34 +273,35 @@ def sweep_stale_events(
 
 
 def _take_over_silent(database_url: str, now: datetime, owner: str) -> list[Job]:
-    """Each silent `received` row, compare-and-set to `owner` one by one (two sweepers, or a
-    late owner, may race for it: the loser's UPDATE matches no row)."""
+    """Each silent `received` row and stale `replying` row, compare-and-set back to `received`
+    under `owner` one by one (two sweepers, or a late owner, may race for it: the loser's
+    UPDATE matches no row)."""
+    claimed = func.coalesce(WebhookEvent.claimed_at, WebhookEvent.received_at)
     silent = and_(
-        WebhookEvent.status == "received",
         or_(
-            WebhookEvent.claimed_at.is_(None),
-            WebhookEvent.claimed_at < now - LEASE,
+            and_(WebhookEvent.status == "received", claimed < now - LEASE),
+            and_(WebhookEvent.status == "replying", claimed < now - REPLYING_STALE),
         ),
         WebhookEvent.job.is_not(None),
     )
     with db.session_scope(database_url) as session:
         candidates = session.execute(
-            select(WebhookEvent.id, WebhookEvent.owner, WebhookEvent.job)
+            select(WebhookEvent.id, WebhookEvent.status, WebhookEvent.owner, WebhookEvent.job)
             .where(silent)
             .order_by(WebhookEvent.received_at)
             .limit(500)
         ).all()
     taken = []
-    for event_id, was, job_json in candidates:
+    for event_id, state, was, job_json in candidates:
         with db.engine_for(database_url).begin() as conn:
             won = conn.execute(
                 update(_EVENTS)
                 .where(
                     _EVENTS.c.id == event_id,
-                    _EVENTS.c.status == "received",
+                    _EVENTS.c.status == state,
                     _EVENTS.c.owner.is_(None) if was is None else _EVENTS.c.owner == was,
                 )
-                .values(owner=owner, claimed_at=now)
+                .values(status="received", owner=owner, claimed_at=now)
                 .returning(_EVENTS.c.id)
             ).first()
         if won is not None:

@@ -54,7 +54,10 @@ MAX_BODY = 1024 * 1024  # LINE's bodies are a few KB; anything near 1 MiB is not
 # uses the CPU, so a thread answers ~10 events a second: 32 keep up with what two cores can
 # answer (benchmarks/bench_webhook.py), and the LINE client's connection pool holds as many.
 POOL_WORKERS = 32
-POOL_BACKLOG = 200  # accepted-but-unhandled events per process before new ones are shed
+# Accepted-but-unhandled events per process before new ones are shed. The queue is bounded by
+# age too (an event is expired, not replied to, once its token is too old), so this only caps
+# memory: with LINE at 3 s a call, 32 threads answer ~500 events in a token's life.
+POOL_BACKLOG = 1000
 SWEEP_EVERY = 5.0  # seconds between sweeps for events a stopped worker left unanswered
 EXTENSION = "itabot"
 
@@ -411,10 +414,11 @@ def callback() -> Response:
 
 
 def _shed(rt: WebhookRuntime, job: Job) -> None:
-    """The backlog is full: better no answer than one after the reply token has expired."""
+    """The backlog is full: better no answer than one after the reply token has expired —
+    recorded `expired`, which is what waiting would have made it."""
     log.error("event %s shed: %d events already waiting in this worker", job.event_id, rt.backlog)
     try:
-        mark_event(rt.database_url, job.event_id, "failed", "shed: webhook backlog full", rt.owner)
+        mark_event(rt.database_url, job.event_id, "expired", "shed: webhook backlog full", rt.owner)
     except SQLAlchemyError as exc:  # recorded all the same: LINE still gets its 200
         rt.database_errors.failed("recording a shed event", exc)
 
