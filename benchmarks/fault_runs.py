@@ -194,9 +194,15 @@ def settle(fake, events: list[dict], seconds: float = 25.0) -> None:
     deadline = time.monotonic() + seconds
     seen = -1
     quiet_since = time.monotonic()
+    tokens = {ev["replyToken"] for ev in events}
     while time.monotonic() < deadline:
         n = len(fake.calls(REPLY))
-        if n >= len(events):
+        answered = {  # accepted ones: a refused second call answers nothing
+            r.json.get("replyToken")
+            for r in fake.calls(REPLY)
+            if r.status == 200 and isinstance(r.json, dict)
+        } & tokens
+        if len(answered) >= len(events):
             return
         if n != seen:
             seen, quiet_since = n, time.monotonic()
