@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run migrate test lint check-schedules bench prism clean
+.PHONY: install run migrate test lint check-schedules bench faults prism clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: install prism lint check-schedules
 ## make bench: the benchmarks in benchmarks/ (figures printed and saved in benchmarks/results/)
 bench: install prism
 	$(PY) benchmarks/run_all.py
+
+## make faults: the fault runs (killed workers, PostgreSQL stopped, SQLite read-only, fuzz, slow LINE)
+faults: install
+	$(PY) benchmarks/fault_runs.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -21,7 +21,13 @@ from itabot.router import Services
 from itabot.storage import db
 from itabot.web.routes import web
 from itabot.webhook.events import sweep_stale_events
-from itabot.webhook.routes import EXTENSION, MAX_BODY, WebhookRuntime, bp
+from itabot.webhook.routes import (
+    EXTENSION,
+    MAX_BODY,
+    WebhookRuntime,
+    bp,
+    database_unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +44,11 @@ def _configure_logging(level: str) -> None:
 
 
 def _sweep_on_start(database_url: str) -> None:
-    """Events a previous process left half-handled are marked failed now (best effort: on a
-    database not yet migrated this just logs). The engine is closed and dropped afterwards, so a
-    `gunicorn --preload` master forks its workers with no engine at all: each creates its own."""
+    """Events a previous process left unanswered whose reply token has expired are marked now
+    (best effort: on a database not yet migrated this just logs); those still answerable are
+    left to the workers' own sweep at their first request — this may be a `--preload` master,
+    which answers nothing. The engine is closed and dropped afterwards, so the master forks its
+    workers with no engine at all: each creates its own."""
     try:
         sweep_stale_events(database_url)
     except Exception as exc:
@@ -61,6 +69,8 @@ def create_app(settings: Settings | None = None, *, line: LineGateway | None = N
     app.extensions[EXTENSION] = WebhookRuntime(services=services, line=line)
     app.register_blueprint(bp)
     app.register_blueprint(web)
+    for error in db.driver_errors(settings.database_url):
+        app.register_error_handler(error, database_unavailable)
     if not settings.line_channel_secret:
         app.extensions[EXTENSION].warn_no_secret_once()  # at start-up, where the operator looks
     warm_up()  # the tokeniser's word list: in a `--preload` master, once for every worker

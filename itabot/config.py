@@ -42,6 +42,7 @@ def parse_remind_time(raw: str) -> time:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_SQLITE_URL
+    event_retention_days: int = 30  # webhook_event rows older than this are purged by the clock
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = "https://api.line.me"
@@ -65,6 +66,7 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_SQLITE_URL,
+            event_retention_days=max(1, int(env.get("ITABOT_EVENT_RETENTION_DAYS") or 30)),
             line_channel_secret=env.get("LINE_CHANNEL_SECRET", ""),
             line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
             line_api_base_url=(env.get("LINE_API_BASE_URL") or "https://api.line.me").rstrip("/"),

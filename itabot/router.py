@@ -29,10 +29,11 @@ from itabot.conversation.search import index_for
 from itabot.line.client import LineGateway
 from itabot.richmenu import menu as richmenu
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
-from itabot.storage.db import session_scope
+from itabot.storage.db import ErrorLog, session_scope
 from itabot.storage.models import Agency, Chat
 
 log = logging.getLogger(__name__)
+_database_errors = ErrorLog(log)
 
 
 @dataclass(frozen=True)
@@ -221,12 +222,8 @@ def _handle_text(
             if ctx.agency and ctx.chat_id and answer.phases:
                 answer = _with_done(session, answer, ctx, services)
             return answer
-    except SQLAlchemyError:
-        log.warning(
-            "chat %s: database unavailable, answering without its binding",
-            chat_id,
-            exc_info=True,
-        )
+    except SQLAlchemyError as exc:  # no traceback: an outage is one line per kind (issue 16)
+        _database_errors.failed("answering without the chat's binding", exc)
     return answer_question(text, Context(**asked), services.calendars)
 
 

@@ -145,7 +145,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         schedules_dir=SCHEDULES,
-        admin_ids=frozenset({"Uadmin0000000000000000000000000001"}),
+        admin_ids=frozenset({"Uad000000000000000000000000000001"}),
     )
 
 

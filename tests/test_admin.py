@@ -17,7 +17,7 @@ from itabot.storage import db
 from itabot.storage.models import Admin, Agency, AuditLog, Chat
 from tests.conftest import bkk
 
-ADMIN = "Uadmin0000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture
+ADMIN = "Uad000000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture
 STAFF = "U" + "1" * 32
 OTHER = "U" + "2" * 32
 GROUP = "C" + "a" * 32

@@ -12,7 +12,7 @@ from itabot.storage.models import Chat
 from tests.conftest import bkk
 from tests.test_reminder_support import FakeGateway, bind_chat, confirm_done, ledger
 
-ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
+ADMIN = "Uad000000000000000000000000000001"  # conftest's settings.admin_ids
 COORDINATORS = "C" + "c" * 32
 TAMIANG = "C" + "1" * 32
 CHANIANG = "C" + "2" * 32

@@ -34,7 +34,7 @@ from tests.test_reminder_support import (
     pushes,
 )
 
-ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
+ADMIN = "Uad000000000000000000000000000001"  # conftest's settings.admin_ids
 GROUP = "Cgroup000000000000000000000000001"
 SEVEN_DAYS_BEFORE = bkk(2026, 6, 23, 8, 30)
 IIT_AND_OIT = {"national-2569/iit", "national-2569/oit-answer"}

@@ -27,7 +27,7 @@ pytest_plugins = ["tests.fakeline"]
 
 PUSH = "/v2/bot/message/push"
 TOKEN = "test-access-token"
-ADMIN = "Uadmin0000000000000000000000000001"
+ADMIN = "Uad000000000000000000000000000001"
 GROUP = "Cgroup000000000000000000000000001"
 AT = bkk(2026, 6, 23, 8, 30)
 

@@ -19,7 +19,7 @@ from itabot.storage.models import Chat
 from tests.conftest import bkk
 from tests.test_reminder_support import SURIN_LOCAL, FakeGateway, bind_chat, confirm_done, ledger
 
-ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
+ADMIN = "Uad000000000000000000000000000001"  # conftest's settings.admin_ids
 GROUPS = [f"Cquota{i:027d}" for i in range(20)]
 
 

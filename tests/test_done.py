@@ -27,7 +27,7 @@ from tests.test_reminder_support import FakeGateway, bind_chat, ledger
 
 pytest_plugins = ["tests.fakeline"]
 
-ADMIN = "Uadmin0000000000000000000000000001"  # conftest's settings.admin_ids
+ADMIN = "Uad000000000000000000000000000001"  # conftest's settings.admin_ids
 GROUP = "C" + "1" * 32  # อบต.ตาเมียง
 GROUP_2 = "C" + "2" * 32  # อบต.ตาเมียง, a second group
 OTHER = "C" + "3" * 32  # another agency

@@ -8,6 +8,7 @@ ITABOT_SCHEDULER says (two workers would each send every reminder)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -79,6 +80,18 @@ class Gunicorn:
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not start in time:\n{self.error_log.read_text()}")
 
+    def wait_for_health(self, timeout: float = 30.0) -> None:
+        """Until a worker answers /healthz again (after workers were killed and respawned)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not recover:\n{self.error_log.read_text()}")
+
     def callback_pids(self) -> set[str]:
         lines = self.access_log.read_text().splitlines() if self.access_log.exists() else []
         return {line.split()[0] for line in lines if " POST /callback " in line}
@@ -107,6 +120,7 @@ def start_gunicorn(tmp_path, fake_line) -> Iterator:
             **extra,
         }
         server = Gunicorn(tmp_path, env)
+        server.database_path = tmp_path / "itabot.db"
         started.append(server)
         server.wait_until_up()
         return server
@@ -148,3 +162,45 @@ def test_gunicorn_workers_never_start_the_scheduler(start_gunicorn):
     assert "Booting worker" in log
     assert "Scheduler started" not in log  # APScheduler's own start-up line
     assert "reminder scheduler started" not in log
+
+
+def test_events_of_killed_workers_are_answered_once_by_lines_redelivery(start_gunicorn, fake_line):
+    """Both workers SIGKILLed with a chat's events recorded and not yet answered (LINE held the
+    first reply; the others waited behind it). LINE redelivers every one: each is answered
+    exactly once — the one whose reply was on its way is not answered again."""
+    server = start_gunicorn()
+    chat = source("group", chat_id="C" + "7" * 32)
+    events = [text_event(f"OIT ปิดวันไหน {i}", src=chat) for i in range(12)]
+    fake_line.hold(REPLY)
+    for ev in events:
+        assert _post(server.url, callback_body(ev)) == 200
+    url = f"sqlite:///{server.database_path}"
+    ids = [ev["webhookEventId"] for ev in events]
+    while "replying" not in _statuses(url, ids).values():
+        time.sleep(0.05)
+    workers = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True, text=True
+    ).stdout.split()
+    for pid in workers:
+        os.kill(int(pid), signal.SIGKILL)
+    fake_line.release()
+    server.wait_for_health()
+    for ev in events:
+        redelivered = {**ev, "deliveryContext": {"isRedelivery": True}}
+        assert _post(server.url, callback_body(redelivered)) == 200
+    assert fake_line.wait_for(lambda f: len(f.calls(REPLY)) >= len(events), timeout=20)
+    server.stop()
+    tokens = [r.json["replyToken"] for r in fake_line.calls(REPLY) if r.status == 200]
+    assert sorted(tokens) == sorted(ev["replyToken"] for ev in events)  # each once, none twice
+    assert set(_statuses(url, ids).values()) <= {"done", "replying"}
+
+
+def _statuses(url: str, ids: list[str]) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from itabot.storage.models import WebhookEvent
+
+    with db.session_scope(url) as session:
+        rows = session.execute(select(WebhookEvent.id, WebhookEvent.status)).all()
+    db.close_engine(url)
+    return {event_id: status for event_id, status in rows if event_id in ids}

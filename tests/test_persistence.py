@@ -138,7 +138,7 @@ def test_many_threads_adding_the_same_agency_leave_one_row(services):
                 "/agency add สุรินทร์ อบต.แข่งกัน",
                 services=services,
                 now=NOW,
-                user_id="Uadmin0000000000000000000000000001",
+                user_id="Uad000000000000000000000000000001",
                 chat_id=f"C{i:032x}",
                 chat_type="group",
             )
@@ -185,7 +185,7 @@ def test_losing_the_insert_race_answers_already_exists(services, monkeypatch):
             "/agency add สุรินทร์ อบต.คลองพา",
             services=services,
             now=NOW,
-            user_id="Uadmin0000000000000000000000000001",
+            user_id="Uad000000000000000000000000000001",
             chat_id=GROUP,
             chat_type="group",
         )
@@ -207,7 +207,7 @@ def test_sql_looking_names_leave_every_table_intact(services, name):
         "/agency add สุรินทร์ อบต.คลองพา",
         services=services,
         now=NOW,
-        user_id="Uadmin0000000000000000000000000001",
+        user_id="Uad000000000000000000000000000001",
         chat_id=GROUP,
         chat_type="group",
     )
@@ -215,7 +215,7 @@ def test_sql_looking_names_leave_every_table_intact(services, name):
         f"/agency add สุรินทร์ {name}",
         services=services,
         now=NOW,
-        user_id="Uadmin0000000000000000000000000001",
+        user_id="Uad000000000000000000000000000001",
         chat_id=GROUP,
         chat_type="group",
     )
@@ -223,7 +223,7 @@ def test_sql_looking_names_leave_every_table_intact(services, name):
         f"/bind {name}",
         services=services,
         now=NOW,
-        user_id="Uadmin0000000000000000000000000001",
+        user_id="Uad000000000000000000000000000001",
         chat_id=GROUP,
         chat_type="group",
     )

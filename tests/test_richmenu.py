@@ -32,7 +32,7 @@ from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
 from tests.fakeline import SECRET, TOKEN, callback_body, event, new_event_id, post_signed, source
 
-ADMIN = "Uadmin0000000000000000000000000001"
+ADMIN = "Uad000000000000000000000000000001"
 STAFF = "U" + "1" * 32
 NOW = bkk(2026, 6, 20, 9, 0)
 NOT_UNDERSTOOD = "ไม่เข้าใจคำถาม"

@@ -15,7 +15,7 @@ from itabot.storage import db
 from itabot.storage.models import Chat
 from tests.conftest import bkk
 
-ADMIN = "Uadmin0000000000000000000000000001"
+ADMIN = "Uad000000000000000000000000000001"
 STAFF = "U" + "1" * 32
 GROUP = "C" + "a" * 32
 NOW = bkk(2026, 6, 20, 9, 0)

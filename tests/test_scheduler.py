@@ -34,8 +34,7 @@ from tests.test_reminder_support import FakeGateway, bind_chat, ledger
 
 
 def the_job(scheduler):
-    [job] = scheduler.get_jobs()
-    return job
+    return scheduler.get_job(JOB_ID)
 
 
 def test_the_job_runs_every_minute_in_bangkok_and_is_configured_against_the_traps():
@@ -86,7 +85,7 @@ def test_adding_the_job_twice_replaces_it():
     scheduler.start(paused=True)
     try:
         add_reminder_job(scheduler, lambda: None)
-        assert len(scheduler.get_jobs()) == 1
+        assert [job.id for job in scheduler.get_jobs()].count(JOB_ID) == 1
     finally:
         scheduler.shutdown(wait=True)
 

@@ -15,7 +15,7 @@ from itabot.storage.models import Agency, AuditLog, Confirmation
 from tests.conftest import bkk
 from tests.test_reminder_support import bind_chat
 
-ADMIN = "Uadmin0000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture
+ADMIN = "Uad000000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture
 STAFF = "U" + "1" * 32
 GROUP = "C" + "a" * 32
 NOW = bkk(2026, 6, 20, 9, 0)

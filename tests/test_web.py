@@ -32,7 +32,7 @@ from tests.test_reminder_support import bind_chat
 
 pytest_plugins = ["tests.fakeline"]
 
-ADMIN = "Uadmin0000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture
+ADMIN = "Uad000000000000000000000000000001"  # ITABOT_ADMIN_IDS in the `settings` fixture
 STAFF = "U" + "1" * 32
 PUBLIC = "https://ita-bot.example.go.th"
 NOW = bkk(2026, 6, 20, 9, 0)
@@ -165,7 +165,7 @@ def test_dashboard_province_comes_from_the_chat_or_is_asked_for(app, client):
     url = app.extensions[EXTENSION].services.settings.database_url
     bind_chat(url, ADMIN, agency=SURIN[0], chat_type="user")  # the admin's own 1:1 chat, bound
     assert "จังหวัดสุรินทร์" in say(app, "/dashboard").text
-    other_admin = "Uadmin0000000000000000000000000002"
+    other_admin = "Uad000000000000000000000000000002"
     with db.session_scope(url) as session:
         from itabot.storage.models import Admin
 

@@ -30,7 +30,7 @@ from tests.fakeline import (
 
 pytest_plugins = ["tests.fakeline"]
 
-ADMIN = "Uadmin0000000000000000000000000001"
+ADMIN = "Uad000000000000000000000000000001"
 STAFF = "U" + "1" * 32
 GROUP = "C" + "a" * 32
 REPLY = "/v2/bot/message/reply"
@@ -123,11 +123,11 @@ def test_a_bound_group_is_answered_with_its_provinces_deadlines_and_every_event_
     assert statuses == ["done", "done", "done"]
 
 
-def test_a_status_the_database_refuses_after_the_reply_leaves_the_event_received(
+def test_a_status_the_database_refuses_after_the_reply_leaves_the_event_replying(
     app, fake_line, monkeypatch, caplog
 ):
     """The reply is out; only its status is lost, logged with the event id, and the row stays
-    `received` for the sweep to report."""
+    `replying`: never answered again, reported by the sweep."""
 
     def database_gone(*args):
         raise OperationalError("UPDATE", {}, Exception("database is locked"))
@@ -139,7 +139,7 @@ def test_a_status_the_database_refuses_after_the_reply_leaves_the_event_received
         assert app.extensions[EXTENSION].wait_idle(10)
 
     assert len(fake_line.replies) == 1
-    assert status_of(app.extensions[EXTENSION].database_url, ev["webhookEventId"]) == "received"
+    assert status_of(app.extensions[EXTENSION].database_url, ev["webhookEventId"]) == "replying"
     assert ev["webhookEventId"] in caplog.text
 
 

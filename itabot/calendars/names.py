@@ -14,6 +14,7 @@ import unicodedata
 from functools import cache
 
 from pythainlp.corpus import provinces as _pythainlp_provinces
+from pythainlp.util import normalize as thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 
 # Longest first so "เทศบาลตำบล" wins over "เทศบาล".
@@ -27,6 +28,11 @@ AGENCY_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 _PROVINCE_PREFIX_RE = re.compile(r"^(?:จังหวัด|จ\s*\.)\s*")
 _SPACE_DOTS_RE = re.compile(r"[\s.\u200b]+")
+# What PyThaiNLP's normalize would change: a combining mark typed twice, a tone mark typed
+# before its vowel, "เเ" for "แ", a nikhahit (the "ํา" of "ำ").
+_LOOKALIKE_RE = re.compile(
+    r"([\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])\1|[\u0e48-\u0e4b][\u0e31\u0e34-\u0e3a\u0e47]|เเ|\u0e4d"
+)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -56,7 +62,14 @@ def province_names() -> list[str]:
 
 
 def _bare(text: str) -> str:
-    return _SPACE_DOTS_RE.sub("", clean_text(text)).replace("ฯ", "").lower()
+    """The comparison form: no spaces or dots, and Thai spelt one way. A name typed with a tone
+    mark repeated ("ส่่่ซ้อน") looks like the one typed once, as do "เเ" and "แ", "ํา" and "ำ",
+    so they must be one agency: PyThaiNLP's `normalize` collapses repeated marks and these
+    look-alikes and puts tone marks after vowels."""
+    text = clean_text(text)
+    if _LOOKALIKE_RE.search(text):  # normalize costs ~100 µs; most names need none of it
+        text = thai_normalize(text)
+    return _SPACE_DOTS_RE.sub("", text).replace("ฯ", "").lower()
 
 
 def province_key(text: str) -> str:

@@ -37,6 +37,7 @@ from itabot.reminders.sender import MemberCounts
 log = logging.getLogger(__name__)
 
 JOB_ID = "reminders"
+PURGE_JOB_ID = "purge-webhook-events"
 MISFIRE_GRACE_SECONDS = 300
 JOB_OPTIONS: dict[str, Any] = {
     "coalesce": True,
@@ -135,11 +136,35 @@ def build_scheduler(
     """A configured, not yet started scheduler (tests inspect it without running it)."""
     scheduler = scheduler_class(
         timezone=BANGKOK,
-        executors={"default": ThreadPoolExecutor(1)},
+        executors={"default": ThreadPoolExecutor(1), "housekeeping": ThreadPoolExecutor(1)},
         job_defaults=dict(JOB_OPTIONS),
     )
     add_reminder_job(scheduler, job or ReminderJob(settings))
+    scheduler.add_job(
+        purge_webhook_events,
+        CronTrigger(hour=3, minute=17, timezone=BANGKOK),  # the quietest hour, off the minute
+        args=(settings,),
+        id=PURGE_JOB_ID,
+        name="webhook event purge",
+        executor="housekeeping",  # never delays the minute's dispatch
+        replace_existing=True,
+        **JOB_OPTIONS,
+    )
     return scheduler
+
+
+def purge_webhook_events(settings: Settings) -> int:
+    """Delete `webhook_event` rows older than ITABOT_EVENT_RETENTION_DAYS (in batches): the
+    table is the webhook's dedupe and trail, ~200 bytes an event, and would grow for ever."""
+    from datetime import timedelta
+
+    from itabot.webhook.events import purge_events
+
+    try:
+        return purge_events(settings.database_url, timedelta(days=settings.event_retention_days))
+    except Exception as exc:  # tomorrow tries again
+        log.error("webhook event purge failed: %s", type(exc).__name__)
+        return 0
 
 
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})

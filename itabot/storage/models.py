@@ -111,10 +111,24 @@ class WebhookEvent(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # webhookEventId
     event_type: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="received")  # received|done|failed
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # received → replying → done | failed | expired (see itabot/webhook/events.py)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(64))  # the process handling it now
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # LINE's timestamp
+    job: Mapped[str | None] = mapped_column(Text)  # the job as JSON until it is finished
+
+
+class HealthProbe(Base):
+    """One row `/healthz` rewrites: a read cannot tell a read-only database from a healthy one."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    probed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PushPayload(Base):

@@ -1,16 +1,20 @@
 """LINE webhook events reduced to jobs: the plain values the webhook records and answers.
 
 No SDK model leaves this module: a `Job` is frozen plain data, safe to hand to the reply pool
-and to store. Events the SDK parsed become jobs through their models; an event whose type we
-handle but whose fields the SDK's models refused (a field LINE left out that the SDK requires)
-is read from its raw JSON instead, so staff still get their answer.
+and to store (as JSON, until the event is finished). Each raw event of a body is read on its
+own: the SDK's model for it, or — for a type we handle whose fields the SDK's models refused (a
+field LINE left out that the SDK requires) — its raw JSON, so staff still get their answer. An
+event that is neither, or whose ids are not LINE's, is logged and skipped: its siblings in the
+same body are answered all the same.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import math
+import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from linebot.v3.webhooks import Event, MessageEvent, TextMessageContent
@@ -20,6 +24,17 @@ log = logging.getLogger(__name__)
 # The console's Verify button (and old-style test deliveries) carry these; replying is pointless.
 DUMMY_REPLY_TOKENS = frozenset({"0" * 32, "f" * 32})
 HANDLED_TYPES = frozenset({"message", "postback", "follow", "unfollow", "join", "leave"})
+
+# LINE's formats. A webhookEventId is a ULID (26 of Crockford's base 32, upper case); a chat or
+# user id is its kind's letter and 32 lower-case hex digits. Anything else did not come from
+# LINE, and must not reach a primary key, a log line or a chat row (a NUL makes PostgreSQL
+# raise; bidi and control characters, or "../", would be stored as given).
+EVENT_ID_RE = re.compile(r"[0-9A-Z]{26}")
+SOURCE_ID_RE = {
+    "userId": re.compile(r"U[0-9a-f]{32}"),
+    "groupId": re.compile(r"C[0-9a-f]{32}"),
+    "roomId": re.compile(r"R[0-9a-f]{32}"),
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,14 @@ class Job:
     mentions_bot: bool = False
     redelivery: bool = False
     postback_data: str | None = None  # a postback event's data ("✓ ทำแล้ว", "ยกเลิก")
+    sent_at: float | None = None  # LINE's `timestamp` in seconds: the reply token's age
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        return cls(**json.loads(text))
 
 
 def _source(event: Event) -> tuple[str | None, str | None, str | None]:
@@ -55,8 +78,7 @@ def _mentions_bot(message: Any) -> bool:
 
 
 def to_job(event: Event) -> Job | None:
-    """The job for a parsed event; None for events without an id we can store (unknown types,
-    which the SDK hands back as `UnknownEvent`, are skipped by the caller)."""
+    """The job for a parsed event; None for events without an id we can store."""
     event_id = getattr(event, "webhook_event_id", None)
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 64:
         return None
@@ -78,7 +100,16 @@ def to_job(event: Event) -> Job | None:
         mentions_bot=_mentions_bot(message),
         redelivery=bool(getattr(getattr(event, "delivery_context", None), "is_redelivery", False)),
         postback_data=_postback_data(getattr(getattr(event, "postback", None), "data", None)),
+        sent_at=_seconds(getattr(event, "timestamp", None)),
     )
+
+
+def _seconds(timestamp: Any) -> float | None:
+    """LINE's millisecond timestamp in seconds; None for anything that is not one."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        return None
+    seconds = timestamp / 1000
+    return seconds if math.isfinite(seconds) and 0 < seconds < 2**40 else None
 
 
 def _postback_data(data: Any) -> str | None:
@@ -134,31 +165,54 @@ def job_from_raw(raw: Any) -> Job | None:
         postback_data=_postback_data(
             raw.get("postback", {}).get("data") if isinstance(raw.get("postback"), dict) else None
         ),
+        sent_at=_seconds(raw.get("timestamp")),
     )
 
 
-def jobs_from(events: list[Event], text: str) -> list[Job]:
-    """Jobs for the events worth recording; the SDK returns one event per raw event, in order,
-    an `UnknownEvent` for a type it does not know or fields it refused."""
-    from linebot.v3.models.events import UnknownEvent
+def refusal(raw: Any) -> str | None:
+    """Why an event cannot be stored, or None: its id and its source's ids must be LINE's."""
+    if not isinstance(raw, dict):
+        return "not an object"
+    event_id = raw.get("webhookEventId")
+    if not isinstance(event_id, str) or not EVENT_ID_RE.fullmatch(event_id):
+        return "webhookEventId is not a LINE event id"
+    source = raw.get("source")
+    if source is None:
+        return None
+    if not isinstance(source, dict):
+        return "source is not an object"
+    for key, pattern in SOURCE_ID_RE.items():
+        value = source.get(key)
+        if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+            return f"source.{key} is not a LINE id"
+    return None
 
-    raw_events: list | None = None
+
+def jobs_from(raw_events: list) -> list[Job]:
+    """The jobs of a body's events, each read on its own: a malformed or foreign event is
+    logged (its position and why, never its content) and skipped, and the others go on."""
+    from linebot.v3.webhooks import Event
+
     jobs = []
-    for index, event in enumerate(events):
-        try:
-            if isinstance(event, UnknownEvent):
-                kind = str(getattr(event, "type", ""))[:40]
-                if kind not in HANDLED_TYPES:
-                    log.info("ignored event of unknown type %r", kind)
-                    continue
-                raw_events = raw_events if raw_events is not None else json.loads(text)["events"]
-                job = job_from_raw(raw_events[index])
-                log.warning("a %r event did not match the SDK's model: read from its JSON", kind)
-            else:
-                job = to_job(event)
-        except Exception as exc:  # an odd but signed event must not cost the others their answer
-            log.warning("event skipped: %s", type(exc).__name__)
+    for index, raw in enumerate(raw_events):
+        why = refusal(raw)
+        if why is not None:
+            log.warning("event %d of the body refused: %s", index, why)
             continue
+        try:
+            job = to_job(Event.from_dict(raw))
+        except Exception as exc:  # the SDK refused it: unknown type, or fields it requires
+            kind = raw.get("type")
+            if kind not in HANDLED_TYPES:
+                log.info(
+                    "event %d of the body ignored: type %r (%s)",
+                    index,
+                    str(kind)[:40],
+                    type(exc).__name__,
+                )
+                continue
+            job = job_from_raw(raw)
+            log.warning("a %r event did not match the SDK's model: read from its JSON", kind)
         if job is not None:
             jobs.append(job)
     return jobs

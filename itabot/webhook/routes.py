@@ -2,15 +2,18 @@
 `GET /healthz`.
 
 The order is the point. Nothing is read, parsed or stored before the body is known to be small
-and signed with our channel secret. Each event is then recorded (`events.record_events`: the
-database is the dedupe, across workers and redeliveries) and LINE gets its 200 at once, as LINE
-asks (a slow answer delays its later webhooks; over 2 s is an error). Answering, replying and
-writing each event's status happen afterwards on a bounded per-process thread pool, so LINE's
-latency (Japan is 50–150 ms away) is never in the webhook's answer.
+and signed with our channel secret. Each event is then read on its own (a malformed one is
+skipped, not its siblings) and recorded (`events.record_events`: the database is the dedupe,
+across workers and redeliveries) and LINE gets its 200 at once, as LINE asks (a slow answer
+delays its later webhooks; over 2 s is an error). Answering, replying and writing each event's
+status happen afterwards on a bounded per-process thread pool, so LINE's latency (Japan is
+50–150 ms away) is never in the webhook's answer. A database failure anywhere in a request is a
+503 (`database_unavailable`): LINE redelivers, and the log has one line per kind of failure.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -19,13 +22,11 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.webhook import WebhookParser
-from linebot.v3.webhooks import Event
+from linebot.v3.webhook import SignatureValidator
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -34,7 +35,14 @@ from itabot.line.answer_messages import answer_to_messages, apology_messages, gr
 from itabot.line.client import LineGateway
 from itabot.router import Services
 from itabot.storage import chats, db
-from itabot.webhook.events import mark_event, record_events, sweep_stale_events
+from itabot.webhook.events import (
+    claim_reply,
+    mark_event,
+    process_owner,
+    record_events,
+    sweep_stale_events,
+    token_usable,
+)
 from itabot.webhook.jobs import Job, jobs_from, needs_handling
 
 log = logging.getLogger(__name__)
@@ -46,8 +54,11 @@ MAX_BODY = 1024 * 1024  # LINE's bodies are a few KB; anything near 1 MiB is not
 # uses the CPU, so a thread answers ~10 events a second: 32 keep up with what two cores can
 # answer (benchmarks/bench_webhook.py), and the LINE client's connection pool holds as many.
 POOL_WORKERS = 32
-POOL_BACKLOG = 200  # accepted-but-unhandled events per process before new ones are shed
-SWEEP_EVERY = 300.0  # seconds between sweeps of events a dead worker left `received`
+# Accepted-but-unhandled events per process before new ones are shed. The queue is bounded by
+# age too (an event is expired, not replied to, once its token is too old), so this only caps
+# memory: with LINE at 3 s a call, 32 threads answer ~500 events in a token's life.
+POOL_BACKLOG = 1000
+SWEEP_EVERY = 5.0  # seconds between sweeps for events a stopped worker left unanswered
 EXTENSION = "itabot"
 
 
@@ -63,24 +74,35 @@ class WebhookRuntime:
     services: Services
     line: LineGateway
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(BANGKOK))
+    utcnow: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # token ages
     workers: int = POOL_WORKERS
     backlog: int = POOL_BACKLOG
-    parser: WebhookParser | None = None
+    signature: SignatureValidator | None = None
+    _owner: tuple[int, str] | None = None  # (pid, this process as an event's owner)
     _pool: ThreadPoolExecutor | None = None
     _pool_pid: int | None = None
     _in_flight: int = 0  # events submitted and not yet finished, in this process
     _chains: dict[str, deque] = field(default_factory=dict)  # a chat's events waiting in order
     _idle: threading.Condition = field(default_factory=threading.Condition)
+    database_errors: db.ErrorLog = field(default_factory=lambda: db.ErrorLog(log))
     _warned_no_secret: bool = False
-    _last_sweep: float = field(default_factory=time.monotonic)  # create_app sweeps at start
+    _last_sweep: tuple[int, float] | None = None  # (pid, when): a new worker sweeps at once
 
     def __post_init__(self) -> None:
         secret = self.services.settings.line_channel_secret
-        self.parser = WebhookParser(secret) if secret else None
+        self.signature = SignatureValidator(secret) if secret else None
 
     @property
     def database_url(self) -> str:
         return self.services.settings.database_url
+
+    @property
+    def owner(self) -> str:
+        """This process as the owner of the events it answers; a forked worker gets its own."""
+        with self._idle:
+            if self._owner is None or self._owner[0] != os.getpid():
+                self._owner = (os.getpid(), process_owner())
+            return self._owner[1]
 
     def warn_no_secret_once(self) -> None:
         with self._idle:
@@ -143,10 +165,13 @@ class WebhookRuntime:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def sweep_due(self) -> bool:
+        """True once per `SWEEP_EVERY` in this process, and at its first request."""
+        now = time.monotonic()
         with self._idle:
-            if time.monotonic() - self._last_sweep < SWEEP_EVERY:
+            last = self._last_sweep
+            if last is not None and last[0] == os.getpid() and now - last[1] < SWEEP_EVERY:
                 return False
-            self._last_sweep = time.monotonic()
+            self._last_sweep = (os.getpid(), now)
             return True
 
 
@@ -233,34 +258,83 @@ _HANDLERS: dict[str, Callable[[WebhookRuntime, Job], list]] = {
 }
 
 
-def handle_job(rt: WebhookRuntime, job: Job) -> None:
-    """Answer one recorded event and mark it done or failed. Never raises: a failure is logged
-    with the event id (not the message, not a token) and the user gets a short apology."""
-    status, error = "done", None
+def _reply(rt: WebhookRuntime, job: Job, messages: list) -> str | None:
+    """Reply if the token is still usable and this process still owns the event: the status
+    to record, or None when another process has taken the event over (it answers)."""
+    if not token_usable(job, rt.utcnow()):
+        return "expired"
+    if not claim_reply(rt.database_url, job.event_id, rt.owner):
+        return None
+    return "done" if rt.line.reply(job.reply_token or "", messages) else "failed"
+
+
+def _answer(rt: WebhookRuntime, job: Job) -> tuple[str, str | None] | None:
+    """(status, error) of one event once answered, or None when it is no longer ours."""
+    if job.can_reply and not token_usable(job, rt.utcnow()):
+        return "expired", "reply token too old when its turn came"  # nothing done, nothing said
     try:
         messages = _HANDLERS[job.event_type](rt, job)
-        if messages and job.can_reply and not rt.line.reply(job.reply_token or "", messages):
-            status, error = "failed", "reply not accepted by LINE"
     except Exception as exc:
-        log.error(
-            "event %s (%s) failed: %s",
-            job.event_id,
-            job.event_type,
-            type(exc).__name__,
-            exc_info=True,
-        )
-        status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
-        if job.can_reply:
-            rt.line.reply(job.reply_token or "", apology_messages())
+        if isinstance(exc, SQLAlchemyError):
+            rt.database_errors.failed("answering an event", exc)
+        else:
+            log.error(
+                "event %s (%s) failed: %s",
+                job.event_id,
+                job.event_type,
+                type(exc).__name__,
+                exc_info=True,
+            )
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        if not job.can_reply:
+            return "failed", error
+        status = _reply(rt, job, apology_messages())
+        return None if status is None else ("failed", error)
+    if not (messages and job.can_reply):
+        return "done", None
+    status = _reply(rt, job, messages)
+    if status is None:
+        return None
+    return status, {"done": None, "expired": "reply token too old when answered"}.get(
+        status, "reply not accepted by LINE"
+    )
+
+
+def handle_job(rt: WebhookRuntime, job: Job) -> None:
+    """Answer one recorded event and record its status. Never raises: a failure is logged
+    with the event id (not the message, not a token) and the user gets a short apology. When
+    the database fails before the reply, nothing is said: the row stays `received` for a
+    redelivery or the sweep to answer while the reply token lasts."""
     try:
-        mark_event(rt.database_url, job.event_id, status, error)
-    except SQLAlchemyError as exc:  # the row stays `received`; the sweep reports it
+        outcome = _answer(rt, job)
+    except SQLAlchemyError as exc:
+        rt.database_errors.failed("claiming an event's reply", exc)
+        return
+    if outcome is None:
+        log.info("event %s: answered by the process that took it over", job.event_id)
+        return
+    status, error = outcome
+    try:
+        mark_event(rt.database_url, job.event_id, status, error, rt.owner)
+    except SQLAlchemyError as exc:  # the row stays `replying`; the sweep reports it
         log.error("event %s: status %s not recorded: %s", job.event_id, status, type(exc).__name__)
-    if rt.sweep_due():
-        try:
-            sweep_stale_events(rt.database_url)
-        except SQLAlchemyError as exc:
-            log.error("sweep of abandoned webhook events failed: %s", type(exc).__name__)
+
+
+def sweep(rt: WebhookRuntime) -> None:
+    """Take over the events a stopped worker left unanswered, on this process's pool."""
+    try:
+        taken = sweep_stale_events(rt.database_url, owner=rt.owner).taken
+    except SQLAlchemyError as exc:
+        rt.database_errors.failed("sweep of unanswered events", exc)
+        return
+    for job in taken:
+        if not rt.submit(handle_job, rt, job, chat=job.chat_id):
+            _shed(rt, job)
+
+
+def _sweep_if_due(rt: WebhookRuntime) -> None:
+    if rt.sweep_due() and not rt.submit(sweep, rt):
+        log.warning("sweep of unanswered events skipped: the reply pool is full")
 
 
 # --- the routes ---------------------------------------------------------------------------------
@@ -290,22 +364,27 @@ def _read_body() -> bytes | None:
     return None if total > MAX_BODY else b"".join(chunks)
 
 
-def _parse(rt: WebhookRuntime, body: bytes, signature: str) -> tuple[list[Event], str] | Response:
-    """Signature first (the SDK's constant-time check), then the SDK's parse; the events and
-    the body's text, or the refusal."""
-    assert rt.parser is not None
+def _events(rt: WebhookRuntime, body: bytes, signature: str) -> list | Response:
+    """Signature first (the SDK's constant-time check), then JSON; the body's raw events, or the
+    refusal. Each event is read on its own later (`jobs_from`): the SDK's parser would refuse
+    the whole body for one event it cannot read."""
+    assert rt.signature is not None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return _refuse(400, "invalid signature")  # not UTF-8: cannot be LINE's signed JSON
-    try:
-        payload = rt.parser.parse(text, signature, as_payload=True)
-    except InvalidSignatureError:
+    if not rt.signature.validate(text, signature):
         return _refuse(400, "invalid signature")
-    except Exception as exc:  # signed, but not a payload the SDK can read
-        log.warning("signed webhook body could not be parsed: %s", type(exc).__name__)
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        log.warning("signed webhook body is not JSON")
         return _refuse(400, "invalid payload")
-    return list(payload.events or []), text
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list):
+        log.warning("signed webhook body has no list of events")
+        return _refuse(400, "invalid payload")
+    return events
 
 
 @bp.post("/callback")
@@ -314,41 +393,53 @@ def callback() -> Response:
     body = _read_body()  # size first: at most 1 MiB + 1 byte is ever read
     if body is None:
         return _refuse(413, "request body too large")
-    if rt.parser is None:
+    if rt.signature is None:
         rt.warn_no_secret_once()
         return _refuse(400, "channel secret not configured")
     signature = request.headers.get("X-Line-Signature", "")
     if not signature:
         return _refuse(400, "missing signature")
-    parsed = _parse(rt, body, signature)
-    if isinstance(parsed, Response):
-        return parsed
-    jobs = jobs_from(*parsed)
-    if not jobs:
-        return _refuse(200, "OK")  # e.g. the console's Verify: {"events": []}
-    try:
-        fresh = record_events(rt.database_url, jobs)
-    except SQLAlchemyError as exc:
-        # Not recorded means not deduped: let LINE redeliver later rather than risk answering twice.
-        log.error("webhook events not recorded (database): %s", type(exc).__name__)
-        return _refuse(503, "database unavailable")
-    for job in fresh:
-        if needs_handling(job) and not rt.submit(handle_job, rt, job, chat=job.chat_id):
-            _shed(rt, job)
-    return _refuse(200, "OK")
+    events = _events(rt, body, signature)
+    if isinstance(events, Response):
+        return events
+    jobs = jobs_from(events)
+    if jobs:
+        # A database error here is a 503 (`database_unavailable`): not recorded means not
+        # deduped, so LINE's redelivery tries again rather than risk answering twice.
+        for job in record_events(rt.database_url, jobs, rt.owner):
+            if needs_handling(job) and not rt.submit(handle_job, rt, job, chat=job.chat_id):
+                _shed(rt, job)
+    _sweep_if_due(rt)
+    return _refuse(200, "OK")  # also the console's Verify: {"events": []}
 
 
 def _shed(rt: WebhookRuntime, job: Job) -> None:
-    """The backlog is full: better no answer than one after the reply token has expired."""
+    """The backlog is full: better no answer than one after the reply token has expired —
+    recorded `expired`, which is what waiting would have made it."""
     log.error("event %s shed: %d events already waiting in this worker", job.event_id, rt.backlog)
     try:
-        mark_event(rt.database_url, job.event_id, "failed", "shed: webhook backlog full")
+        mark_event(rt.database_url, job.event_id, "expired", "shed: webhook backlog full", rt.owner)
     except SQLAlchemyError as exc:  # recorded all the same: LINE still gets its 200
-        log.error("event %s: shed status not recorded: %s", job.event_id, type(exc).__name__)
+        rt.database_errors.failed("recording a shed event", exc)
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """Any database error a request meets, whatever layer raised it (SQLAlchemy's wrapper, the
+    driver's own error at connect, the pool's timeout): 503 with a short body, and one log
+    line per kind of failure every few seconds — never Flask's HTML 500 and a traceback."""
+    runtime().database_errors.failed(f"{request.method} {request.path}", exc)
+    return _refuse(503, "database unavailable")
 
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    if db.is_reachable(runtime().database_url):
-        return jsonify(status="ok"), 200
-    return jsonify(status="unavailable", database="unreachable"), 503
+    """A committed write, not a `SELECT 1`: a database that can be read but not written (a
+    read-only file, a full disk, a read-only standby) cannot record events either."""
+    rt = runtime()
+    try:
+        db.probe_write(rt.database_url)
+    except Exception as exc:
+        rt.database_errors.failed("GET /healthz", exc)
+        return jsonify(status="unavailable", database="cannot write"), 503
+    _sweep_if_due(rt)  # a platform's health checks keep the sweep going when no one writes
+    return jsonify(status="ok"), 200
