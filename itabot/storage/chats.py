@@ -133,6 +133,14 @@ def bind_chat(session: Session, chat: Chat, agency: Agency, by: str | None) -> A
     return previous
 
 
+def count_members(session: Session, chat_id: str, change: int) -> None:
+    """A group's stored member count moved by `change` (memberJoined/memberLeft); a count never
+    asked stays unknown (LINE is asked at the next dispatch), and it never goes below 1."""
+    chat = session.get(Chat, chat_id)
+    if chat is not None and chat.member_count is not None:
+        chat.member_count = max(1, chat.member_count + change)
+
+
 def unbind_chat(session: Session, chat: Chat) -> Agency | None:
     """Unbind the chat; returns the agency it was bound to (None if it was not bound)."""
     previous = chat.agency

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 # The console's Verify button (and old-style test deliveries) carry these; replying is pointless.
 DUMMY_REPLY_TOKENS = frozenset({"0" * 32, "f" * 32})
-HANDLED_TYPES = frozenset({"message", "postback", "follow", "unfollow", "join", "leave"})
+HANDLED_TYPES = frozenset(
+    {"message", "postback", "follow", "unfollow", "join", "leave", "memberJoined", "memberLeft"}
+)
 
 # LINE's formats. A webhookEventId is a ULID (26 of Crockford's base 32, upper case); a chat or
 # user id is its kind's letter and 32 lower-case hex digits. Anything else did not come from
@@ -53,6 +55,7 @@ class Job:
     redelivery: bool = False
     postback_data: str | None = None  # a postback event's data ("✓ ทำแล้ว", "ยกเลิก")
     sent_at: float | None = None  # LINE's `timestamp` in seconds: the reply token's age
+    members_changed: int = 0  # memberJoined: +joined, memberLeft: −left (what a push costs)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -101,7 +104,15 @@ def to_job(event: Event) -> Job | None:
         redelivery=bool(getattr(getattr(event, "delivery_context", None), "is_redelivery", False)),
         postback_data=_postback_data(getattr(getattr(event, "postback", None), "data", None)),
         sent_at=_seconds(getattr(event, "timestamp", None)),
+        members_changed=_members_changed(event),
     )
+
+
+def _members_changed(event: Event) -> int:
+    """How many joined (memberJoined) or left (memberLeft) a group or room."""
+    joined = getattr(getattr(event, "joined", None), "members", None)
+    left = getattr(getattr(event, "left", None), "members", None)
+    return len(joined or ()) - len(left or ())
 
 
 def _seconds(timestamp: Any) -> float | None:

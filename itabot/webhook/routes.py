@@ -248,6 +248,15 @@ def _farewell(rt: WebhookRuntime, job: Job) -> list:
     return []
 
 
+def _members(rt: WebhookRuntime, job: Job) -> list:
+    """Members joined or left a group: its stored member count (what a push there costs, for
+    the month plan) follows, so LINE need not be asked again. Silent: nobody asked anything."""
+    if job.chat_id and job.members_changed:
+        with db.session_scope(rt.database_url) as session:
+            chats.count_members(session, job.chat_id, job.members_changed)
+    return []
+
+
 _HANDLERS: dict[str, Callable[[WebhookRuntime, Job], list]] = {
     "message": _answer_text,
     "postback": _postback,
@@ -255,6 +264,8 @@ _HANDLERS: dict[str, Callable[[WebhookRuntime, Job], list]] = {
     "join": _greet,
     "unfollow": _farewell,
     "leave": _farewell,
+    "memberJoined": _members,
+    "memberLeft": _members,
 }
 
 
