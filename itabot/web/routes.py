@@ -21,7 +21,6 @@ from itabot.router import Services
 from itabot.storage import db
 from itabot.storage.models import Chat
 from itabot.web.dashboard import province_page
-from itabot.web.feed import chat_feed
 from itabot.web.links import CALENDAR, DASHBOARD, remember_base, scope_of
 from itabot.webhook.routes import runtime
 
@@ -95,6 +94,8 @@ def calendar(token: str) -> Response:
         chat = session.get(Chat, chat_id) if chat_id else None
         if chat is None or chat.agency is None:
             abort(404)  # unbound since: nothing the chat's agency must act on
+        from itabot.web.feed import chat_feed  # icalendar on the first feed, not in every worker
+
         body = chat_feed(services.calendars, services.settings, chat, _now())
     return Response(
         body,
