@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,11 +27,13 @@ from itabot.conversation import addressing
 from itabot.conversation.answer import Answer, Context
 from itabot.conversation.replies import answer as answer_question
 from itabot.conversation.search import index_for
-from itabot.line.client import LineGateway
 from itabot.richmenu import menu as richmenu
 from itabot.storage.chats import Binding, binding_of, chat_type_of, is_valid_chat_id, touch_chat
 from itabot.storage.db import ErrorLog, session_scope
 from itabot.storage.models import Agency, Chat
+
+if TYPE_CHECKING:  # the SDK's messaging models take 0.6 s to import: not for the console
+    from itabot.line.client import LineGateway
 
 log = logging.getLogger(__name__)
 _database_errors = ErrorLog(log)

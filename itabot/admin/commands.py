@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -57,8 +58,10 @@ from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
 from itabot.conversation.answer import Answer
-from itabot.line.client import LineGateway
 from itabot.storage.models import Chat
+
+if TYPE_CHECKING:  # the SDK's messaging models take 0.6 s to import: not for the console
+    from itabot.line.client import LineGateway
 
 COMMANDS: dict[str, Spec | dict[str, Spec]] = {
     "whoami": Spec(cmd_whoami, admin=False),

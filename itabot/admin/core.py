@@ -17,15 +17,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from itabot.calendars.model import Calendars
 from itabot.calendars.names import clean_text
 from itabot.config import Settings
-from itabot.line.client import LineGateway
 from itabot.storage.chats import CHAT_WORDS
 from itabot.storage.models import Admin, Agency, AuditLog, Chat
+
+if TYPE_CHECKING:  # the SDK's messaging models take 0.6 s to import: not for the console
+    from itabot.line.client import LineGateway
 
 MAX_COMMAND_CHARS = 2000  # longer texts are cut before parsing (LINE allows 5,000)
 MAX_AUDIT_COMMAND = 500  # AuditLog.command

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -29,10 +30,12 @@ from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.names import clean_text
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
 from itabot.calendars.wording import closing_short, tool_label
-from itabot.line.client import LineGateway
 from itabot.reminders.planner import ChatPlanInput, phase_index
 from itabot.storage import db
 from itabot.storage.models import Agency, Chat, Confirmation
+
+if TYPE_CHECKING:  # the SDK's messaging models take 0.6 s to import: not for the console
+    from itabot.line.client import LineGateway
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,9 +38,11 @@ from itabot.calendars.names import resolve_province
 from itabot.calendars.thai_dates import BANGKOK
 from itabot.calendars.wording import closing_short, countdown
 from itabot.config import Settings
-from itabot.line.client import LineGateway, make_line_gateway
 from itabot.reminders.planner import DueReminder
 from itabot.storage.models import Agency, Chat, Confirmation
+
+if TYPE_CHECKING:  # the SDK's messaging models: imported when a nudge is sent, not before
+    from itabot.line.client import LineGateway
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,7 @@ def _cost(
     settings: Settings, due: list[DueReminder], line: LineGateway | None
 ) -> tuple[int, int | None]:
     """(messages the pushes cost, the month's remaining quota or None when unlimited)."""
+    from itabot.line.client import make_line_gateway
     from itabot.reminders.budget import ask_quota_and_counts
     from itabot.reminders.sender import MemberCounts
 
@@ -252,6 +256,8 @@ def send(
     sessions = db.session_factory(settings.database_url)
     report = DispatchReport(at=now.astimezone(BANGKOK), worker_id=default_worker_id())
     claims = claim_batches(sessions, t.due, now, report, settings.line_channel_secret)
+    from itabot.line.client import make_line_gateway
+
     gateway = line or make_line_gateway(settings)
     send_pending(sessions, gateway, settings, now, report.worker_id, report, claims=claims)
     log.info("nudge %s in %s: %s", t.phase.key, t.province, report.summary())

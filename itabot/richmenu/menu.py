@@ -9,15 +9,10 @@ same path as typed text. Pure and Pillow-free: the webhook imports `text_of` on 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from linebot.v3.messaging import (
-    PostbackAction,
-    RichMenuArea,
-    RichMenuBounds,
-    RichMenuRequest,
-    RichMenuSize,
-    URIAction,
-)
+if TYPE_CHECKING:  # the SDK's models: for `deploy`; the router only needs `text_of`
+    from linebot.v3.messaging import PostbackAction, RichMenuRequest, URIAction
 
 WIDTH, HEIGHT = 2500, 1686  # LINE's large menu; the image must be exactly this size
 CHAT_BAR_TEXT = "เมนู ITA"  # at most 14 characters (LINE)
@@ -82,6 +77,8 @@ def text_of(data: str | None) -> str | None:
 
 
 def _action(area: Area) -> PostbackAction | URIAction:
+    from linebot.v3.messaging import PostbackAction, URIAction
+
     if area.url is not None:
         return URIAction(label=area.label, uri=area.url)
     return PostbackAction(
@@ -91,6 +88,8 @@ def _action(area: Area) -> PostbackAction | URIAction:
 
 def menu_request(name: str) -> RichMenuRequest:
     """The menu as LINE's create call takes it; `selected` so it opens expanded."""
+    from linebot.v3.messaging import RichMenuArea, RichMenuBounds, RichMenuRequest, RichMenuSize
+
     return RichMenuRequest(
         size=RichMenuSize(width=WIDTH, height=HEIGHT),
         selected=True,
