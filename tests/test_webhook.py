@@ -496,7 +496,8 @@ def test_the_webhook_answers_200_while_the_reply_still_waits_on_line(
     ev = text_event("OIT ปิดวันไหน")
     assert post(client, callback_body(ev)).status_code == 200
     assert fake_line.replies == []
-    assert [r.status for r in rows(line_settings)] == ["received"]
+    # not answered yet: recorded, or claimed by its worker for the reply LINE is holding
+    assert [r.status for r in rows(line_settings)] in (["received"], ["replying"])
     fake_line.release()
     drain(app)
     [reply] = fake_line.replies
