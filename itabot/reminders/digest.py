@@ -14,7 +14,6 @@ next week's.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -27,7 +26,7 @@ from itabot.admin.status import closings_ahead, confirmed_in, province_agencies,
 from itabot.calendars.model import Calendars
 from itabot.calendars.thai_dates import BANGKOK, fiscal_year_of, format_date_short
 from itabot.line.client import messages_to_json
-from itabot.reminders.ledger import store_payload
+from itabot.reminders.ledger import ledger_row, pending_push, store_payload
 from itabot.reminders.report import DispatchReport
 from itabot.reminders.tables import PUSH, REMINDER, _utc
 from itabot.storage.models import Chat
@@ -131,34 +130,19 @@ def claim_digests(
         now_utc = _utc(now)
         try:
             with sessions.begin() as session:
-                push_id = session.execute(
-                    insert(PUSH).returning(PUSH.c.id),
-                    {
-                        "chat_id": digest.chat_id,
-                        "retry_key": str(uuid.uuid4()),
-                        "kind": "digest",
-                        "payload_id": payload_id,
-                        "status": "pending",
-                        "attempts": 0,
-                        "created_at": now_utc,
-                        "expires_at": _utc(digest.monday + timedelta(days=1)),
-                    },
-                ).scalar_one()
-                session.execute(
-                    insert(REMINDER),
-                    {
-                        "chat_id": digest.chat_id,
-                        "calendar": DIGEST_CALENDAR,
-                        "phase_id": digest.week,
-                        "offset_days": 0,
-                        "fiscal_year": fiscal_year_of(digest.monday.date()),
-                        "closes_at": _utc(digest.monday + timedelta(days=WINDOW_DAYS)),
-                        "due_at": _utc(digest.monday),
-                        "push_id": push_id,
-                        "status": "pending",
-                        "created_at": now_utc,
-                    },
+                expires = digest.monday + timedelta(days=1)
+                push = pending_push(digest.chat_id, payload_id, expires, now_utc, kind="digest")
+                push_id = session.execute(insert(PUSH).returning(PUSH.c.id), push).scalar_one()
+                key = (
+                    digest.chat_id,
+                    DIGEST_CALENDAR,
+                    digest.week,
+                    0,
+                    fiscal_year_of(digest.monday.date()),
                 )
+                closes = digest.monday + timedelta(days=WINDOW_DAYS)
+                row = ledger_row(key, closes, digest.monday, push_id, "pending", now_utc)
+                session.execute(insert(REMINDER), row)
         except IntegrityError:  # another dispatcher claimed it meanwhile
             report.count("already_claimed", 1)
             continue

@@ -200,19 +200,7 @@ def _chat_claim(
 def _insert_claims(session: Session, claims: Sequence[_ChatClaim], now: datetime) -> None:
     """Push rows first (their ids), then the ledger rows pointing at them; one transaction."""
     now_utc = _utc(now)
-    push_rows = [
-        {
-            "chat_id": c.chat_id,
-            "retry_key": str(uuid.uuid4()),
-            "kind": "reminder",
-            "payload_id": c.payload_id,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now_utc,
-            "expires_at": _utc(c.expires_at),
-        }
-        for c in claims
-    ]
+    push_rows = [pending_push(c.chat_id, c.payload_id, c.expires_at, now_utc) for c in claims]
     # Ids come back mapped by retry key: asking for them in parameter order would make SQLite
     # insert row by row.
     ids = dict(
@@ -228,21 +216,50 @@ def _insert_claims(session: Session, claims: Sequence[_ChatClaim], now: datetime
     session.execute(insert(REMINDER), ledger)
 
 
-def _ledger_row(
-    r: DueReminder, offset: int, due_at: datetime, push_id: int | None, status: str, now_utc
+def pending_push(
+    chat_id: str, payload_id: int, expires_at: datetime, now_utc: datetime, kind: str = "reminder"
 ) -> dict[str, Any]:
+    """A `push` row waiting for the sender, with its own retry key (LINE's 409 on a resend)."""
     return {
-        "chat_id": r.chat_id,
-        "calendar": r.phase.calendar,
-        "phase_id": r.phase.id,
+        "chat_id": chat_id,
+        "retry_key": str(uuid.uuid4()),
+        "kind": kind,
+        "payload_id": payload_id,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now_utc,
+        "expires_at": _utc(expires_at),
+    }
+
+
+def ledger_row(
+    key: tuple[str, str, str, int, int],
+    closes_at: datetime,
+    due_at: datetime,
+    push_id: int | None,
+    status: str,
+    now_utc: datetime,
+) -> dict[str, Any]:
+    """A `reminder` row under its unique key (chat, calendar, phase, offset, fiscal year)."""
+    chat_id, calendar, phase_id, offset, fiscal_year = key
+    return {
+        "chat_id": chat_id,
+        "calendar": calendar,
+        "phase_id": phase_id,
         "offset_days": offset,
-        "fiscal_year": r.phase.fiscal_year,
-        "closes_at": _utc(r.closes_at),
+        "fiscal_year": fiscal_year,
+        "closes_at": _utc(closes_at),
         "due_at": _utc(due_at),
         "push_id": push_id,
         "status": status,
         "created_at": now_utc,
     }
+
+
+def _ledger_row(
+    r: DueReminder, offset: int, due_at: datetime, push_id: int | None, status: str, now_utc
+) -> dict[str, Any]:
+    return ledger_row(r.ledger_key(offset), r.closes_at, due_at, push_id, status, now_utc)
 
 
 def _count_claims(report: DispatchReport, claims: Sequence[_ChatClaim]) -> None:

@@ -160,7 +160,7 @@ class Push(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[str] = mapped_column(ForeignKey("chat.id", ondelete="CASCADE"), index=True)
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), default="reminder")  # reminder | quota
+    kind: Mapped[str] = mapped_column(String(16), default="reminder")  # reminder | digest
     payload_id: Mapped[int] = mapped_column(
         ForeignKey("push_payload.id", name="fk_push_payload_id")
     )
