@@ -291,15 +291,14 @@ def handle_postback(
     if confirm.is_confirm_postback(data):
         with session_scope(settings.database_url) as session:
             chat = _touch(session, chat_id, chat_type)
-            cmd = core.Command(
-                session=session,
-                settings=settings,
+            cmd = commands.command_in(
+                session,
+                settings,
+                "",
                 now=now,
-                text="",
                 user_id=user_id,
                 chat=chat,
-                chat_id=chat.id if chat is not None else chat_id,
-                is_admin=core.is_admin(session, settings, user_id),
+                chat_id=chat_id,
                 calendars=services.calendars,
                 line=services.line,
             )
@@ -307,10 +306,9 @@ def handle_postback(
     prepared = None
     with session_scope(settings.database_url) as session:
         chat = _touch(session, chat_id, chat_type)
-        press = nudge.prepare if nudge.is_nudge_postback(data) else None
         sender_is_admin = core.is_admin(session, settings, user_id)
-        if press is not None:
-            out = press(
+        if nudge.is_nudge_postback(data):
+            out = nudge.prepare(
                 session,
                 services.calendars,
                 settings.line_channel_secret,

@@ -174,6 +174,34 @@ def parse_command(text: str) -> tuple[str, str]:
 # --- dispatch --------------------------------------------------------------------------------
 
 
+def command_in(
+    session: Session,
+    settings: Settings,
+    text: str,
+    *,
+    now: datetime,
+    user_id: str | None,
+    chat: Chat | None,
+    chat_id: str | None = None,
+    calendars: Calendars | None = None,
+    line: LineGateway | None = None,
+) -> Command:
+    """Who runs what, where, in the caller's transaction: a typed command, or a button pressed
+    that acts as one (admin.confirm)."""
+    return Command(
+        session=session,
+        settings=settings,
+        now=now,
+        text=text,
+        user_id=user_id,
+        chat=chat,
+        chat_id=chat.id if chat is not None else chat_id,
+        is_admin=is_admin(session, settings, user_id),
+        calendars=calendars,
+        line=line,
+    )
+
+
 def execute(
     session: Session,
     settings: Settings,
@@ -188,15 +216,14 @@ def execute(
 ) -> Answer:
     """Run one `/command` in the caller's transaction; the caller commits."""
     name, args = parse_command(text)
-    cmd = Command(
-        session=session,
-        settings=settings,
+    cmd = command_in(
+        session,
+        settings,
+        _normalise(text),
         now=now,
-        text=_normalise(text),
         user_id=user_id,
         chat=chat,
-        chat_id=chat.id if chat is not None else chat_id,
-        is_admin=is_admin(session, settings, user_id),
+        chat_id=chat_id,
         calendars=calendars,
         line=line,
     )
