@@ -41,7 +41,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -400,6 +402,22 @@ def line_settings(settings, fake_line):
         line_api_base_url=fake_line.base_url,
         scheduler=False,
     )
+
+
+@contextmanager
+def webhook_app(settings: Any, now: datetime | None = None) -> Iterator[Any]:
+    """The webhook app on `settings`, its clock fixed at `now` if given; on leaving, the
+    replies still in its pool are waited for (a test must not end with a thread writing)."""
+    from itabot.app import create_app
+    from itabot.webhook.routes import EXTENSION
+
+    app = create_app(settings)
+    if now is not None:
+        app.extensions[EXTENSION].clock = lambda: now
+    try:
+        yield app
+    finally:
+        app.extensions[EXTENSION].wait_idle(10)
 
 
 # --- what LINE sends to the bot: signed webhook bodies ---------------------------------------

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from itabot.admin import done
-from itabot.app import create_app
 from itabot.line.answer_messages import MAX_LABEL, MAX_QUICK_REPLIES, answer_to_messages
 from itabot.line.client import messages_to_json
 from itabot.reminders.dispatch import dispatch
@@ -22,7 +21,7 @@ from itabot.storage import db
 from itabot.storage.models import Confirmation
 from itabot.webhook.routes import EXTENSION
 from tests.conftest import bkk
-from tests.fakeline import SECRET, callback_body, event, new_event_id, sign, source
+from tests.fakeline import SECRET, callback_body, event, new_event_id, sign, source, webhook_app
 from tests.test_reminder_support import FakeGateway, bind_chat, ledger
 
 pytest_plugins = ["tests.fakeline"]
@@ -57,10 +56,8 @@ def groups(line_settings) -> None:
 
 @pytest.fixture
 def app(line_settings):
-    app = create_app(line_settings)
-    app.extensions[EXTENSION].clock = lambda: bkk(2026, 6, 23, 9, 0)
-    yield app
-    app.extensions[EXTENSION].wait_idle(10)
+    with webhook_app(line_settings, bkk(2026, 6, 23, 9, 0)) as app:
+        yield app
 
 
 def remind(settings, gateway, at):

@@ -35,7 +35,15 @@ from itabot.webhook.events import (
 from itabot.webhook.jobs import jobs_from
 from itabot.webhook.routes import EXTENSION, handle_job
 from tests.conftest import PG_URL, _database, bkk
-from tests.fakeline import SECRET, callback_body, event, post_signed, source, text_event
+from tests.fakeline import (
+    SECRET,
+    callback_body,
+    event,
+    post_signed,
+    source,
+    text_event,
+    webhook_app,
+)
 from tests.processes import free_port
 
 pytest_plugins = ["tests.fakeline"]
@@ -47,10 +55,8 @@ GROUP = "C" + "a" * 32
 
 @pytest.fixture
 def app(line_settings):
-    app = create_app(line_settings)
-    app.extensions[EXTENSION].clock = lambda: bkk(2026, 6, 20, 9, 0)
-    yield app
-    app.extensions[EXTENSION].wait_idle(10)
+    with webhook_app(line_settings, bkk(2026, 6, 20, 9, 0)) as app:
+        yield app
 
 
 def drain(app) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from itabot.app import create_app
 from itabot.storage import db
 from itabot.storage.models import Chat
 from itabot.webhook.routes import EXTENSION
-from tests.fakeline import SECRET, callback_body, event, post_signed, source
+from tests.fakeline import SECRET, callback_body, event, post_signed, source, webhook_app
 from tests.test_reminder_support import bind_chat
 
 pytest_plugins = ["tests.fakeline"]
@@ -21,9 +20,8 @@ NEWCOMERS = [{"type": "user", "userId": "U" + c * 32} for c in "123"]
 
 @pytest.fixture
 def app(line_settings):
-    app = create_app(line_settings)
-    yield app
-    app.extensions[EXTENSION].wait_idle(10)
+    with webhook_app(line_settings) as app:
+        yield app
 
 
 def members(url: str, chat_id: str = GROUP) -> int | None:

@@ -27,7 +27,7 @@ from itabot.storage.models import AuditLog, WebLink
 from itabot.webhook.routes import EXTENSION
 from tests import test_gunicorn
 from tests.conftest import SCHEDULES, bkk
-from tests.fakeline import SECRET, callback_body, sign, source, text_event
+from tests.fakeline import SECRET, callback_body, sign, source, text_event, webhook_app
 from tests.test_reminder_support import bind_chat
 
 pytest_plugins = ["tests.fakeline"]
@@ -50,10 +50,8 @@ def line_settings(line_settings):
 
 @pytest.fixture
 def app(line_settings):
-    app = create_app(line_settings)
-    app.extensions[EXTENSION].clock = lambda: NOW
-    yield app
-    app.extensions[EXTENSION].wait_idle(10)
+    with webhook_app(line_settings, NOW) as app:
+        yield app
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from tests.fakeline import (
     sign,
     source,
     text_event,
+    webhook_app,
 )
 
 pytest_plugins = ["tests.fakeline"]
@@ -42,10 +43,8 @@ USER = "U" + "c" * 32
 
 @pytest.fixture
 def app(line_settings):
-    app = create_app(line_settings)
-    app.extensions[EXTENSION].clock = lambda: bkk(2026, 6, 20, 9, 0)
-    yield app
-    app.extensions[EXTENSION].wait_idle(10)
+    with webhook_app(line_settings, bkk(2026, 6, 20, 9, 0)) as app:
+        yield app
 
 
 @pytest.fixture
