@@ -35,6 +35,7 @@ from itabot.admin.core import (
     _usage,
     bound_reply,
 )
+from itabot.admin.signing import derived_key
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
 from itabot.storage.chats import bind_chat
 from itabot.storage.models import Agency, BindCode, BindGuess
@@ -73,7 +74,7 @@ def code_hash(secret: str, code: str) -> str:
     so codes and postbacks never share a key. Without a secret (a local try-out) the key is
     still fixed per deployment: codes work, and a copy of the database is as guessable as
     the codes themselves."""
-    key = hmac.new(secret.encode(), b"itabot bind code v1", hashlib.sha256).digest()
+    key = derived_key(secret, b"itabot bind code v1")
     return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 
 

@@ -12,9 +12,6 @@ dispatcher records the agency's later reminders of that phase as `suppressed`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -26,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from itabot.admin.core import Command, Reply, is_admin, visible
+from itabot.admin.signing import mac_matches, postback_mac
 from itabot.calendars.model import Calendars, Phase
 from itabot.calendars.names import clean_text
 from itabot.calendars.thai_dates import BANGKOK, format_date_short
@@ -43,7 +41,6 @@ DONE_LABEL = "✓ ทำแล้ว"
 UNDO_LABEL = "ยกเลิก"
 MAX_POSTBACK_DATA = 300  # LINE's limit on a postback action's data
 MAX_CHOICES = 13  # LINE's limit on quick-reply buttons
-_MAC_BYTES = 12  # 96 bits: far beyond guessing, 16 characters of base64
 NACC_OWN = frozenset({"OIT-check", "screening", "processing", "results"})  # no "done" for these
 _DATA_RE = re.compile(r"^(done|undo):v1:([a-z0-9-]{1,100})/([a-z0-9-]{1,100}):(\d{4}):([\w-]{16})$")
 _TEXT_DONE_RE = re.compile(
@@ -60,12 +57,7 @@ UNKNOWN_PHASE = "ไม่พบขั้นตอนนี้ในปฏิท
 # --- postback data ----------------------------------------------------------------------------
 
 
-def _mac(secret: str, body: str) -> str:
-    """The channel secret is LINE's key for signing webhooks; ours is derived from it, so the
-    two uses never share a key and no new setting is needed."""
-    key = hmac.new(secret.encode(), b"itabot postback v1", hashlib.sha256).digest()
-    digest = hmac.new(key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
-    return base64.urlsafe_b64encode(digest).decode()
+POSTBACK = b"itabot postback v1"  # the purpose of the done, undo and nudge buttons' key
 
 
 def postback_data(secret: str, action: str, phase: Phase) -> str | None:
@@ -73,7 +65,7 @@ def postback_data(secret: str, action: str, phase: Phase) -> str | None:
     if not secret:
         return None
     body = f"{action}:v1:{phase.calendar}/{phase.id}:{phase.fiscal_year}"
-    data = f"{body}:{_mac(secret, body)}"
+    data = f"{body}:{postback_mac(secret, POSTBACK, body)}"
     return data if len(data) <= MAX_POSTBACK_DATA else None
 
 
@@ -94,7 +86,7 @@ def parse_postback(secret: str, data: str | None) -> Pressed | None:
         return None
     action, calendar, phase_id, year, mac = match.groups()
     body = data[: -len(mac) - 1]
-    if not hmac.compare_digest(mac, _mac(secret, body)):
+    if not mac_matches(secret, POSTBACK, body, mac):
         return None
     return Pressed(action, calendar, phase_id, int(year))
 

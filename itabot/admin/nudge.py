@@ -15,7 +15,6 @@ its "✓ ทำแล้ว" button), so a nudged agency can answer it in one ta
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 from dataclasses import dataclass, field
@@ -26,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from itabot.admin.core import Command, Reply
-from itabot.admin.done import MAX_POSTBACK_DATA, Outcome, _mac, confirmation_key, phase_name
+from itabot.admin.done import MAX_POSTBACK_DATA, POSTBACK, Outcome, confirmation_key, phase_name
+from itabot.admin.signing import mac_matches, postback_mac
 from itabot.admin.status import (
     closings_ahead,
     named_closings,
@@ -74,7 +74,7 @@ def is_nudge_postback(data: str | None) -> bool:
 def _data(secret: str, phase: Phase, province: str, now: datetime) -> str | None:
     day = now.astimezone(BANGKOK).strftime("%Y%m%d")
     body = f"nudge:v1:{phase.calendar}/{phase.id}:{phase.fiscal_year}:{day}:{province}"
-    data = f"{body}:{_mac(secret, body)}"
+    data = f"{body}:{postback_mac(secret, POSTBACK, body)}"
     return data if secret and len(data) <= MAX_POSTBACK_DATA else None
 
 
@@ -86,7 +86,7 @@ def _parse(secret: str, data: str | None, now: datetime) -> tuple[tuple, str] | 
     if match is None:
         return None
     calendar, phase_id, year, day, province, mac = match.groups()
-    if not hmac.compare_digest(mac, _mac(secret, data[: -len(mac) - 1])):
+    if not mac_matches(secret, POSTBACK, data[: -len(mac) - 1], mac):
         return None
     if day != now.astimezone(BANGKOK).strftime("%Y%m%d"):
         return None  # the cost shown was that day's: show it again
